@@ -1,0 +1,97 @@
+# litestream-c: one non-recursive GNU Makefile.
+#
+#   make          build build/litestream-c
+#   make deps     install missing Debian packages (apt-get; sudo when not root)
+#   make run      deps + build + the daemon on a demo database (./demo/)
+#   make test     deps + build + every test (unit, then integration)
+#   make check    the tests again under ASan+UBSan (objects in build/san/)
+#   make install  PREFIX=/usr/local DESTDIR=: binary, example config, units
+#   make clean
+PREFIX     ?= /usr/local
+BUILD      ?= build
+PKG_CONFIG ?= pkg-config
+DEPS       := sqlite3 libcurl libcrypto inih liblz4 expat
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+              -Wmissing-prototypes -Wpointer-arith -Wformat=2
+ifdef SANITIZE
+SAN        := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -I. $(WARN) $(CFLAGS) $(SAN) \
+              $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+LIBS        = $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -lpthread
+
+# Modules, leaf first.  The dependency direction is enforced twice: each
+# unit test links only its module and what that module may use, and
+# tests/lint.sh greps the includes.
+objs        = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard $(1)/*.c)))
+COMMON     := $(call objs,common)
+WAL        := $(call objs,wal) $(COMMON)
+S3         := $(call objs,s3) $(COMMON)
+REPLICA    := $(call objs,replica) $(call objs,s3) $(COMMON)
+RESTORE    := $(call objs,restore) $(REPLICA) $(call objs,wal)
+DAEMON     := $(call objs,daemon) $(RESTORE)
+PROGRAM    := $(BUILD)/main.o $(DAEMON)
+
+BIN        := $(BUILD)/litestream-c
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT       := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOLS      := $(BUILD)/tests/walwriter
+
+all: $(BIN)
+
+$(BIN): $(sort $(PROGRAM))
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# A unit test named test_<module>_<what>.c links its module's closure only.
+unit_deps   = $(sort $(BUILD)/tests/unit/$(1).o $(or \
+              $(if $(filter test_common_%,$(1)),$(COMMON)), \
+              $(if $(filter test_wal_%,$(1)),$(WAL)), \
+              $(if $(filter test_s3_%,$(1)),$(S3)), \
+              $(if $(filter test_replica_%,$(1)),$(REPLICA)), \
+              $(if $(filter test_restore_%,$(1)),$(RESTORE)), \
+              $(DAEMON)))
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: $$(call unit_deps,test_$$*)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/walwriter: $(BUILD)/tests/tools/walwriter.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+deps:
+	@tests/deps.sh
+
+unit: $(UNIT)
+	@tests/unit/run.sh $(UNIT)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT) $(TOOLS)
+	@tests/run-all.sh $(BUILD)
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined test
+	@tests/lint.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tests/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system \
+	    $(DESTDIR)$(PREFIX)/share/doc/litestream-c
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/litestream-c
+	install -m 644 litestream-c.ini $(DESTDIR)$(PREFIX)/share/doc/litestream-c/
+	for u in systemd/*.service; do [ -f "$$u" ] && \
+	    install -m 644 "$$u" $(DESTDIR)$(PREFIX)/lib/systemd/system/; done; true
+
+clean:
+	rm -rf build demo
+
+.PHONY: all deps unit test check run install clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* Streaming LZ4 frames: see lz4frame.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lz4frame.h>
+
+#include "common/buf.h"
+#include "common/lz4frame.h"
+#include "common/xmalloc.h"
+
+#define IN_CHUNK	(256 * 1024)	/* input fed to LZ4F per call */
+#define OUT_CHUNK	(256 * 1024)	/* decompressed bytes per sink call */
+
+struct lz4w {
+	LZ4F_cctx	*cctx;
+	lsc_sink_fn	 sink;
+	void		*ctx;
+	unsigned char	*out;
+	size_t		 out_cap;
+	uint64_t	 total_in;
+	int		 finished;
+};
+
+struct lz4r {
+	LZ4F_dctx	*dctx;
+	lsc_sink_fn	 sink;
+	void		*ctx;
+	unsigned char	*out;
+	uint64_t	 max_out;
+	uint64_t	 total_out;
+	int		 header_checked;
+	int		 done;		/* the frame ended (checksum verified) */
+};
+
+static const LZ4F_preferences_t prefs = {
+	.frameInfo = {
+		.blockSizeID = LZ4F_max4MB,
+		.blockMode = LZ4F_blockIndependent,
+		.contentChecksumFlag = LZ4F_contentChecksumEnabled,
+		.frameType = LZ4F_frame,
+		.contentSize = 0,
+		.dictID = 0,
+		.blockChecksumFlag = LZ4F_noBlockChecksum,
+	},
+	.compressionLevel = 0,		/* the fast default, as Litestream */
+	.autoFlush = 0,
+};
+
+struct lz4w *
+lz4w_new(lsc_sink_fn sink, void *ctx, struct lsc_err *err)
+{
+	struct lz4w *w = xcalloc(1, sizeof(*w));
+	size_t n;
+
+	if (LZ4F_isError(LZ4F_createCompressionContext(&w->cctx, LZ4F_VERSION))) {
+		free(w);
+		lsc_seterr(err, LSC_EIO, 0, "cannot create LZ4 compressor");
+		return NULL;
+	}
+	w->sink = sink;
+	w->ctx = ctx;
+	/* Room for the largest output of one update, a flush or the end. */
+	w->out_cap = LZ4F_compressBound(IN_CHUNK, &prefs) + LZ4F_HEADER_SIZE_MAX;
+	w->out = xmalloc(w->out_cap);
+	n = LZ4F_compressBegin(w->cctx, w->out, w->out_cap, &prefs);
+	if (LZ4F_isError(n) || sink(ctx, w->out, n, err) != LSC_OK) {
+		if (LZ4F_isError(n))
+			lsc_seterr(err, LSC_EIO, 0, "LZ4 frame header: %s",
+			    LZ4F_getErrorName(n));
+		lz4w_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int
+lz4w_write(struct lz4w *w, const void *data, size_t len, struct lsc_err *err)
+{
+	const unsigned char *p = data;
+	int rc;
+
+	while (len > 0) {
+		size_t in = len < IN_CHUNK ? len : IN_CHUNK;
+		size_t n = LZ4F_compressUpdate(w->cctx, w->out, w->out_cap, p, in,
+		    NULL);
+
+		if (LZ4F_isError(n))
+			return lsc_seterr(err, LSC_EIO, 0, "LZ4 compression: %s",
+			    LZ4F_getErrorName(n));
+		if (n > 0 && (rc = w->sink(w->ctx, w->out, n, err)) != LSC_OK)
+			return rc;
+		p += in;
+		len -= in;
+		w->total_in += in;
+	}
+	return LSC_OK;
+}
+
+int
+lz4w_finish(struct lz4w *w, struct lsc_err *err)
+{
+	size_t n = LZ4F_compressEnd(w->cctx, w->out, w->out_cap, NULL);
+
+	if (LZ4F_isError(n))
+		return lsc_seterr(err, LSC_EIO, 0, "LZ4 frame end: %s",
+		    LZ4F_getErrorName(n));
+	w->finished = 1;
+	return w->sink(w->ctx, w->out, n, err);
+}
+
+uint64_t
+lz4w_total_in(const struct lz4w *w)
+{
+	return w->total_in;
+}
+
+void
+lz4w_free(struct lz4w *w)
+{
+	if (w == NULL)
+		return;
+	LZ4F_freeCompressionContext(w->cctx);
+	free(w->out);
+	free(w);
+}
+
+struct lz4r *
+lz4r_new(lsc_sink_fn sink, void *ctx, uint64_t max_out, struct lsc_err *err)
+{
+	struct lz4r *r = xcalloc(1, sizeof(*r));
+
+	if (LZ4F_isError(LZ4F_createDecompressionContext(&r->dctx, LZ4F_VERSION))) {
+		free(r);
+		lsc_seterr(err, LSC_EIO, 0, "cannot create LZ4 decompressor");
+		return NULL;
+	}
+	r->sink = sink;
+	r->ctx = ctx;
+	r->max_out = max_out;
+	r->out = xmalloc(OUT_CHUNK);
+	return r;
+}
+
+int
+lz4r_feed(struct lz4r *r, const void *data, size_t len, struct lsc_err *err)
+{
+	const unsigned char *p = data;
+	int rc;
+
+	while (len > 0) {
+		size_t out_n = OUT_CHUNK, in_n = len, hint;
+
+		if (r->done)
+			return lsc_seterr(err, LSC_ECORRUPT, 0,
+			    "%zu unexpected bytes after the LZ4 frame", len);
+		hint = LZ4F_decompress(r->dctx, r->out, &out_n, p, &in_n, NULL);
+		if (LZ4F_isError(hint))
+			return lsc_seterr(err, LSC_ECORRUPT, 0, "LZ4: %s",
+			    LZ4F_getErrorName(hint));
+		if (!r->header_checked) {
+			LZ4F_frameInfo_t info;
+			size_t zero = 0;
+
+			/* Once the header is decoded, insist on a content checksum. */
+			if (!LZ4F_isError(LZ4F_getFrameInfo(r->dctx, &info, NULL,
+			    &zero))) {
+				if (info.contentChecksumFlag !=
+				    LZ4F_contentChecksumEnabled)
+					return lsc_seterr(err, LSC_ECORRUPT, 0,
+					    "LZ4 frame has no content checksum");
+				r->header_checked = 1;
+			}
+		}
+		p += in_n;
+		len -= in_n;
+		if (out_n > 0) {
+			if (out_n > r->max_out - r->total_out)
+				return lsc_seterr(err, LSC_ECORRUPT, 0,
+				    "LZ4 frame decompresses past the %llu-byte limit",
+				    (unsigned long long)r->max_out);
+			r->total_out += out_n;
+			if ((rc = r->sink(r->ctx, r->out, out_n, err)) != LSC_OK)
+				return rc;
+		}
+		/* 0: the frame is complete and its checksum verified. */
+		if (hint == 0)
+			r->done = 1;
+		else if (in_n == 0 && out_n == 0)
+			break;
+	}
+	return LSC_OK;
+}
+
+int
+lz4r_finish(struct lz4r *r, struct lsc_err *err)
+{
+	if (!r->done)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "LZ4 frame is truncated (no end mark or checksum)");
+	return LSC_OK;
+}
+
+uint64_t
+lz4r_total_out(const struct lz4r *r)
+{
+	return r->total_out;
+}
+
+void
+lz4r_free(struct lz4r *r)
+{
+	if (r == NULL)
+		return;
+	LZ4F_freeDecompressionContext(r->dctx);
+	free(r->out);
+	free(r);
+}
+
+static int
+append_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	return buf_append(ctx, data, len, err);
+}
+
+int
+lz4_compress_buf(const void *data, size_t len, unsigned char **out,
+    size_t *out_len, struct lsc_err *err)
+{
+	struct buf b;
+	struct lz4w *w;
+	int rc;
+
+	buf_init(&b, (size_t)-1 / 2);
+	if ((w = lz4w_new(append_sink, &b, err)) == NULL)
+		return err != NULL ? err->code : LSC_EIO;
+	rc = lz4w_write(w, data, len, err);
+	if (rc == LSC_OK)
+		rc = lz4w_finish(w, err);
+	lz4w_free(w);
+	if (rc != LSC_OK) {
+		buf_release(&b);
+		return rc;
+	}
+	if (b.data == NULL)
+		buf_reserve(&b, 1, NULL);
+	*out = buf_detach(&b, out_len);
+	return LSC_OK;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Streaming LZ4 frames in Litestream v0.3's shape (format doc §2.2): one
+ * frame per object, 4 MiB independent blocks, a content checksum (xxh32),
+ * no content size.  Both directions push bytes into a sink callback, so
+ * memory stays bounded by one block whatever the object's size.
+ *
+ * The reader verifies everything the frame carries: magic, header
+ * checksum, block sizes, the content checksum at the end, that the frame
+ * is complete, and that nothing follows it.  A frame without a content
+ * checksum is refused, as is output beyond `max_out`.
+ */
+#ifndef LSC_LZ4FRAME_H
+#define LSC_LZ4FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* Receives bytes; returns LSC_OK or an error code (which stops the stream). */
+typedef int (*lsc_sink_fn)(void *ctx, const void *data, size_t len,
+    struct lsc_err *err);
+
+struct lz4w;
+struct lz4r;
+
+/* Compressor writing a frame to `sink`; the header is written at once. */
+struct lz4w *lz4w_new(lsc_sink_fn sink, void *ctx, struct lsc_err *err);
+int	lz4w_write(struct lz4w *w, const void *data, size_t len,
+	    struct lsc_err *err);
+/* Flush the last block, the end mark and the checksum. */
+int	lz4w_finish(struct lz4w *w, struct lsc_err *err);
+/* Uncompressed bytes written so far. */
+uint64_t lz4w_total_in(const struct lz4w *w);
+void	lz4w_free(struct lz4w *w);
+
+/* Decompressor; output goes to `sink`, at most `max_out` bytes. */
+struct lz4r *lz4r_new(lsc_sink_fn sink, void *ctx, uint64_t max_out,
+	    struct lsc_err *err);
+int	lz4r_feed(struct lz4r *r, const void *data, size_t len,
+	    struct lsc_err *err);
+/* LSC_ECORRUPT unless exactly one whole, verified frame was fed. */
+int	lz4r_finish(struct lz4r *r, struct lsc_err *err);
+uint64_t lz4r_total_out(const struct lz4r *r);
+void	lz4r_free(struct lz4r *r);
+
+/* Compress a whole buffer into a new one (for small objects and tests). */
+int	lz4_compress_buf(const void *data, size_t len, unsigned char **out,
+	    size_t *out_len, struct lsc_err *err);
+
+#endif

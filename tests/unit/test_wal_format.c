@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* WAL format: synthetic WALs in both byte orders, torn and corrupt frames. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "t.h"
+#include "wal/wal_format.h"
+#include "wal/wal_layout.h"
+
+static void
+test_header(int big_endian, uint32_t page_size)
+{
+	struct wal_hdr h = { .page_size = page_size, .ckpt_seq = 7,
+	    .salt1 = 0x11223344, .salt2 = 0xdeadbeef, .big_endian = big_endian };
+	struct wal_hdr got;
+	uint8_t b[WAL_HDR_LEN];
+	struct lsc_err err = { 0 };
+
+	wal_hdr_encode(&h, b);
+	T_EQ_INT(wal_hdr_parse(b, &got, &err), LSC_OK);
+	T_EQ_INT(got.page_size, page_size);
+	T_EQ_INT(got.big_endian, big_endian);
+	T_EQ_INT(got.salt1, 0x11223344);
+	/* A flipped bit anywhere in the checked bytes is caught. */
+	for (int i = 12; i < 32; i += 5) {
+		b[i] ^= 0x10;
+		lsc_err_clear(&err);
+		T_EQ_INT(wal_hdr_parse(b, &got, &err), LSC_ECORRUPT);
+		b[i] ^= 0x10;
+	}
+}
+
+static void
+test_frames(int big_endian)
+{
+	struct wal_hdr h = { .page_size = 512, .salt1 = 1, .salt2 = 2,
+	    .big_endian = big_endian };
+	uint8_t hb[WAL_HDR_LEN], page[512], f1[24 + 512], f2[24 + 512];
+	uint32_t s[2], chk[2];
+	struct lsc_err err = { 0 };
+
+	wal_hdr_encode(&h, hb);
+	T_EQ_INT(wal_hdr_parse(hb, &h, &err), LSC_OK);
+	memset(page, 0xab, sizeof(page));
+	s[0] = h.cksum1, s[1] = h.cksum2;
+	wal_frame_encode(&h, 1, 0, page, s, f1);
+	page[0] = 1;
+	wal_frame_encode(&h, 2, 2, page, s, f2);
+
+	chk[0] = h.cksum1, chk[1] = h.cksum2;
+	T_EQ_INT(wal_frame_check(&h, f1, chk), 1);
+	T_EQ_INT(wal_frame_check(&h, f2, chk), 1);
+	T_CHECK(chk[0] == s[0] && chk[1] == s[1]);
+	/* Out of order: f2 does not follow the header's checksum. */
+	chk[0] = h.cksum1, chk[1] = h.cksum2;
+	T_EQ_INT(wal_frame_check(&h, f2, chk), 0);
+	/* A torn page (last byte differs) breaks the chain. */
+	chk[0] = h.cksum1, chk[1] = h.cksum2;
+	f1[sizeof(f1) - 1] ^= 1;
+	T_EQ_INT(wal_frame_check(&h, f1, chk), 0);
+	f1[sizeof(f1) - 1] ^= 1;
+	/* Another salt (a later WAL cycle) is not ours. */
+	f1[11] ^= 1;
+	T_EQ_INT(wal_frame_check(&h, f1, chk), 0);
+}
+
+static void
+test_layout(void)
+{
+	char key[LAYOUT_KEY_MAX];
+	struct layout_key k;
+
+	layout_wal_key("0123456789abcdef", 1, 0x4080, key, sizeof(key));
+	T_EQ_STR(key, "generations/0123456789abcdef/wal/00000001_00004080.wal.lz4");
+	T_EQ_INT(layout_parse(key, &k), 0);
+	T_EQ_INT(k.kind, LAYOUT_WAL);
+	T_EQ_INT(k.index, 1);
+	T_EQ_INT(k.offset, 0x4080);
+	layout_snapshot_key("0123456789abcdef", 0x1f, key, sizeof(key));
+	T_EQ_STR(key, "generations/0123456789abcdef/snapshots/0000001f.snapshot.lz4");
+	T_EQ_INT(layout_parse(key, &k), 0);
+	T_EQ_INT(k.kind, LAYOUT_SNAPSHOT);
+	T_EQ_INT(k.index, 0x1f);
+	/* 9..16 offset digits are read (Litestream v0.5 writes them). */
+	T_EQ_INT(layout_parse("generations/0123456789abcdef/wal/00000001_100000000.wal.lz4", &k), 0);
+	T_EQ_INT(k.offset, 0x100000000ULL);
+	T_EQ_INT(layout_parse("generations/0123456789abcdef/wal/00000001_0000000000000020.wal.lz4", &k), 0);
+	T_EQ_INT(k.offset, 0x20);
+	/* Everything else is not ours. */
+	T_EQ_INT(layout_parse("generations/0123456789abcdef/wal/00000001_00000000000000020.wal.lz4", &k), -1);
+	T_EQ_INT(layout_parse("generations/0123456789ABCDEF/wal/00000001_00000020.wal.lz4", &k), -1);
+	T_EQ_INT(layout_parse("generations/0123456789abcdef/wal/0000001_00000020.wal.lz4", &k), -1);
+	T_EQ_INT(layout_parse("generations/0123456789abcdef/wal/00000001_00000020.wal.lz4.tmp", &k), -1);
+	T_EQ_INT(layout_parse("generations/0123456789abcdef/snapshots/00000001.snapshot.lz4.123.tmp", &k), -1);
+	T_EQ_INT(layout_parse("generations/0123456789abcdef/snapshots/7fffffff.snapshot.lz4", &k), -1);
+	T_EQ_INT(layout_parse("generations/../../etc/passwd", &k), -1);
+	T_EQ_INT(layout_parse("generations/0123456789abcde/wal/00000001_00000020.wal.lz4", &k), -1);
+	T_CHECK(layout_gen_valid("0123456789abcdef"));
+	T_CHECK(!layout_gen_valid("0123456789abcdeg"));
+	T_CHECK(!layout_gen_valid("0123456789abcdef0"));
+}
+
+int
+main(void)
+{
+	for (uint32_t ps = 512; ps <= 65536; ps *= 2) {
+		test_header(0, ps);
+		test_header(1, ps);
+	}
+	test_frames(0);
+	test_frames(1);
+	test_layout();
+	T_EQ_INT(wal_align(4096, 31), 0);
+	T_EQ_INT(wal_align(4096, 32 + 4120 * 3 + 100), 32 + 4120 * 3);
+	return t_done();
+}

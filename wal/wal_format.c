@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite WAL format: see wal_format.h for the byte layout. */
+#include <string.h>
+
+#include "wal/wal_format.h"
+
+uint32_t
+wal_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+void
+wal_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+void
+wal_checksum(int big_endian, const uint8_t *data, size_t len, uint32_t s[2])
+{
+	uint32_t s1 = s[0], s2 = s[1];
+
+	/* SQLite's walChecksumBytes: words in the order the magic names. */
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		uint32_t x0, x1;
+
+		if (big_endian) {
+			x0 = wal_get32(data + i);
+			x1 = wal_get32(data + i + 4);
+		} else {
+			x0 = (uint32_t)data[i] | (uint32_t)data[i + 1] << 8 |
+			    (uint32_t)data[i + 2] << 16 | (uint32_t)data[i + 3] << 24;
+			x1 = (uint32_t)data[i + 4] | (uint32_t)data[i + 5] << 8 |
+			    (uint32_t)data[i + 6] << 16 | (uint32_t)data[i + 7] << 24;
+		}
+		s1 += x0 + s2;
+		s2 += x1 + s1;
+	}
+	s[0] = s1;
+	s[1] = s2;
+}
+
+int
+wal_hdr_parse(const uint8_t b[WAL_HDR_LEN], struct wal_hdr *out,
+    struct lsc_err *err)
+{
+	struct wal_hdr h;
+	uint32_t s[2] = { 0, 0 };
+	uint32_t raw_page;
+
+	h.magic = wal_get32(b);
+	if (h.magic != WAL_MAGIC_LE && h.magic != WAL_MAGIC_BE)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "bad WAL magic 0x%08x", h.magic);
+	h.big_endian = h.magic == WAL_MAGIC_BE;
+	h.version = wal_get32(b + 4);
+	if (h.version != WAL_VERSION)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "unsupported WAL version %u", h.version);
+	raw_page = wal_get32(b + 8);
+	h.page_size = raw_page == 1 ? 65536 : raw_page;
+	if (h.page_size < WAL_MIN_PAGE || h.page_size > WAL_MAX_PAGE ||
+	    (h.page_size & (h.page_size - 1)) != 0)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "bad WAL page size %u", raw_page);
+	h.ckpt_seq = wal_get32(b + 12);
+	h.salt1 = wal_get32(b + 16);
+	h.salt2 = wal_get32(b + 20);
+	h.cksum1 = wal_get32(b + 24);
+	h.cksum2 = wal_get32(b + 28);
+	wal_checksum(h.big_endian, b, 24, s);
+	if (s[0] != h.cksum1 || s[1] != h.cksum2)
+		return lsc_seterr(err, LSC_ECORRUPT, 0, "WAL header checksum mismatch");
+	*out = h;
+	return LSC_OK;
+}
+
+void
+wal_hdr_encode(const struct wal_hdr *h, uint8_t b[WAL_HDR_LEN])
+{
+	uint32_t s[2] = { 0, 0 };
+
+	wal_put32(b, h->big_endian ? WAL_MAGIC_BE : WAL_MAGIC_LE);
+	wal_put32(b + 4, WAL_VERSION);
+	wal_put32(b + 8, h->page_size == 65536 ? 1 : h->page_size);
+	wal_put32(b + 12, h->ckpt_seq);
+	wal_put32(b + 16, h->salt1);
+	wal_put32(b + 20, h->salt2);
+	wal_checksum(h->big_endian, b, 24, s);
+	wal_put32(b + 24, s[0]);
+	wal_put32(b + 28, s[1]);
+}
+
+void
+wal_frame_hdr_parse(const uint8_t b[WAL_FRAME_HDR_LEN], struct wal_frame_hdr *out)
+{
+	out->pgno = wal_get32(b);
+	out->commit = wal_get32(b + 4);
+	out->salt1 = wal_get32(b + 8);
+	out->salt2 = wal_get32(b + 12);
+	out->cksum1 = wal_get32(b + 16);
+	out->cksum2 = wal_get32(b + 20);
+}
+
+int
+wal_frame_check(const struct wal_hdr *h, const uint8_t *frame, uint32_t s[2])
+{
+	struct wal_frame_hdr fh;
+	uint32_t c[2] = { s[0], s[1] };
+
+	wal_frame_hdr_parse(frame, &fh);
+	if (fh.salt1 != h->salt1 || fh.salt2 != h->salt2 || fh.pgno == 0)
+		return 0;
+	wal_checksum(h->big_endian, frame, 8, c);
+	wal_checksum(h->big_endian, frame + WAL_FRAME_HDR_LEN, h->page_size, c);
+	if (c[0] != fh.cksum1 || c[1] != fh.cksum2)
+		return 0;
+	s[0] = c[0];
+	s[1] = c[1];
+	return 1;
+}
+
+void
+wal_frame_encode(const struct wal_hdr *h, uint32_t pgno, uint32_t commit,
+    const uint8_t *page, uint32_t s[2], uint8_t *frame)
+{
+	wal_put32(frame, pgno);
+	wal_put32(frame + 4, commit);
+	wal_put32(frame + 8, h->salt1);
+	wal_put32(frame + 12, h->salt2);
+	memcpy(frame + WAL_FRAME_HDR_LEN, page, h->page_size);
+	wal_checksum(h->big_endian, frame, 8, s);
+	wal_checksum(h->big_endian, frame + WAL_FRAME_HDR_LEN, h->page_size, s);
+	wal_put32(frame + 16, s[0]);
+	wal_put32(frame + 20, s[1]);
+}
+
+uint64_t
+wal_align(uint32_t page_size, uint64_t size)
+{
+	uint64_t f = wal_frame_len(page_size);
+
+	if (size < WAL_HDR_LEN)
+		return 0;
+	return WAL_HDR_LEN + (size - WAL_HDR_LEN) / f * f;
+}
