@@ -1,0 +1,601 @@
+/* SPDX-License-Identifier: MIT */
+/* The shadow WAL: see shadow.h for the layout and the continuity rules. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "wal/shadow.h"
+
+#define BATCH_FRAMES	256	/* frames read per pread */
+/* Keep offsets to 8 hex digits with room for one more batch. */
+#define DEFAULT_MAX_INDEX_BYTES	(0xffffffffULL - (64ULL << 20))
+
+int
+shadow_init(struct shadow *sh, const char *db_path, const char *meta_dir,
+    struct lsc_err *err)
+{
+	const char *env = getenv("LITESTREAM_C_MAX_INDEX_BYTES");
+	char *dir;
+
+	memset(sh, 0, sizeof(*sh));
+	sh->fd = -1;
+	sh->db_path = xstrdup(db_path);
+	sh->wal_path = xasprintf("%s-wal", db_path);
+	if (meta_dir != NULL) {
+		sh->meta_dir = xstrdup(meta_dir);
+	} else {
+		dir = fs_dirname(db_path);
+		sh->meta_dir = xasprintf("%s/.%s-litestream", dir,
+		    fs_basename(db_path));
+		free(dir);
+	}
+	/* Tests shrink the index limit to exercise rolling. */
+	sh->max_index_bytes = DEFAULT_MAX_INDEX_BYTES;
+	if (env != NULL && strtoull(env, NULL, 10) >= 1 << 20)
+		sh->max_index_bytes = strtoull(env, NULL, 10);
+	return fs_mkdir_p(sh->meta_dir, 0755, err);
+}
+
+void
+shadow_release(struct shadow *sh)
+{
+	if (sh->fd >= 0)
+		close(sh->fd);
+	free(sh->db_path);
+	free(sh->wal_path);
+	free(sh->meta_dir);
+	free(sh->buf);
+	memset(sh, 0, sizeof(*sh));
+	sh->fd = -1;
+}
+
+char *
+shadow_path(const struct shadow *sh, uint32_t index)
+{
+	return xasprintf("%s/generations/%s/wal/%08x.wal", sh->meta_dir, sh->gen,
+	    index);
+}
+
+int64_t
+shadow_file_size(const struct shadow *sh, uint32_t index)
+{
+	char *path = shadow_path(sh, index);
+	struct stat st;
+	int64_t n = stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+
+	free(path);
+	return n;
+}
+
+uint64_t
+shadow_frames(const struct shadow *sh)
+{
+	if (sh->size <= WAL_HDR_LEN)
+		return 0;
+	return (sh->size - WAL_HDR_LEN) / wal_frame_len(sh->dst.page_size);
+}
+
+static void
+ensure_buf(struct shadow *sh, uint32_t page_size)
+{
+	size_t want = BATCH_FRAMES * wal_frame_len(page_size);
+
+	if (sh->buf_len < want) {
+		free(sh->buf);
+		sh->buf = xmalloc(want);
+		sh->buf_len = want;
+	}
+}
+
+/* Open (creating) shadow file `index` holding just `hdr`. */
+static int
+start_index(struct shadow *sh, uint32_t index, const uint8_t hdr[WAL_HDR_LEN],
+    struct lsc_err *err)
+{
+	char *path = shadow_path(sh, index);
+	int fd, rc = LSC_OK;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || pwrite_full(fd, hdr, WAL_HDR_LEN, 0) != 0) {
+		rc = lsc_seterr(err, LSC_EIO, errno, "cannot write shadow WAL '%s': %s",
+		    path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return rc;
+	}
+	free(path);
+	if (sh->fd >= 0)
+		close(sh->fd);
+	sh->fd = fd;
+	sh->index = index;
+	sh->size = WAL_HDR_LEN;
+	sh->dirty = 1;
+	wal_hdr_parse(hdr, &sh->dst, NULL);
+	sh->dst_ck[0] = sh->dst.cksum1;
+	sh->dst_ck[1] = sh->dst.cksum2;
+	return LSC_OK;
+}
+
+/* A header of our own for a rolled index: new salts, same format. */
+static int
+roll_index(struct shadow *sh, struct lsc_err *err)
+{
+	struct wal_hdr h = sh->dst;
+	uint8_t raw[WAL_HDR_LEN];
+	uint32_t salt2;
+	int rc;
+
+	if (getrandom(&salt2, sizeof(salt2), 0) != sizeof(salt2))
+		salt2 = (uint32_t)now_ns();
+	h.ckpt_seq++;
+	h.salt1++;
+	h.salt2 = salt2;
+	wal_hdr_encode(&h, raw);
+	if ((rc = shadow_sync(sh, err)) != LSC_OK ||
+	    (rc = start_index(sh, sh->index + 1, raw, err)) != LSC_OK)
+		return rc;
+	log_db(LOG_INFO, sh->db_path, "rolled to a new WAL index before 4 GiB"
+	    "\tgeneration=%s index=%08x", sh->gen, sh->index);
+	return LSC_OK;
+}
+
+/*
+ * Copy frames of the real WAL (fd) in [from, to) that follow the chain of
+ * `sh->src`, appending everything up to the last commit frame to the shadow.
+ * Frames are written into the shadow past its committed size as they are
+ * read (so memory stays at one batch), and the file is cut back to the last
+ * commit at the end.  Stops at the first frame that is not ours.
+ */
+static int
+copy_frames(struct shadow *sh, int fd, uint64_t from, uint64_t to,
+    struct shadow_capture *res, struct lsc_err *err)
+{
+	size_t flen = wal_frame_len(sh->src.page_size);
+	/* A rolled index has salts of its own: frames get new checksums. */
+	int reencode = sh->src.salt1 != sh->dst.salt1 ||
+	    sh->src.salt2 != sh->dst.salt2 ||
+	    sh->src.big_endian != sh->dst.big_endian;
+	uint32_t sck[2] = { sh->src_ck[0], sh->src_ck[1] };
+	uint32_t dck[2] = { sh->dst_ck[0], sh->dst_ck[1] };
+	uint64_t pos = from, wpos = sh->size;
+	int stop = 0;
+
+	ensure_buf(sh, sh->src.page_size);
+	while (!stop && pos + flen <= to) {
+		uint64_t want = (to - pos) / flen;
+		ssize_t got;
+		size_t n;
+
+		if (want > BATCH_FRAMES)
+			want = BATCH_FRAMES;
+		got = pread_full(fd, sh->buf, want * flen, (off_t)pos);
+		if (got < 0)
+			return lsc_seterr(err, LSC_EIO, errno, "cannot read '%s': %s",
+			    sh->wal_path, strerror(errno));
+		n = (size_t)got / flen;
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			uint8_t *f = sh->buf + i * flen;
+			struct wal_frame_hdr fh;
+
+			if (!wal_frame_check(&sh->src, f, sck)) {
+				stop = 1;	/* end of this WAL's valid frames */
+				n = i;
+				break;
+			}
+			wal_frame_hdr_parse(f, &fh);
+			if (reencode)
+				wal_frame_encode(&sh->dst, fh.pgno, fh.commit,
+				    f + WAL_FRAME_HDR_LEN, dck, f);
+			else {
+				dck[0] = sck[0];
+				dck[1] = sck[1];
+			}
+			if (fh.commit != 0) {
+				/* Everything up to here is a committed prefix. */
+				uint64_t end = wpos + (uint64_t)(i + 1) * flen;
+
+				if (pwrite_full(sh->fd, sh->buf, (i + 1) * flen,
+				    (off_t)wpos) != 0)
+					return lsc_seterr(err, LSC_EIO, errno,
+					    "cannot write shadow WAL: %s", strerror(errno));
+				res->bytes += end - sh->size;
+				res->commits++;
+				sh->size = end;
+				sh->src_off = pos + (uint64_t)(i + 1) * flen;
+				sh->src_ck[0] = sck[0], sh->src_ck[1] = sck[1];
+				sh->dst_ck[0] = dck[0], sh->dst_ck[1] = dck[1];
+				sh->dirty = 1;
+				/* Drop the written frames from the batch. */
+				memmove(sh->buf, f + flen, (n - i - 1) * flen);
+				pos += (uint64_t)(i + 1) * flen;
+				wpos = end;
+				n -= i + 1;
+				i = (size_t)-1;
+			}
+		}
+		/* Uncommitted frames so far: park them past the committed end. */
+		if (n > 0 && pwrite_full(sh->fd, sh->buf, n * flen, (off_t)wpos) != 0)
+			return lsc_seterr(err, LSC_EIO, errno,
+			    "cannot write shadow WAL: %s", strerror(errno));
+		pos += (uint64_t)n * flen;
+		wpos += (uint64_t)n * flen;
+	}
+	/* Cut off frames of a transaction not committed (yet). */
+	if (wpos > sh->size && ftruncate(sh->fd, (off_t)sh->size) != 0)
+		return lsc_seterr(err, LSC_EIO, errno, "cannot truncate shadow WAL: %s",
+		    strerror(errno));
+	return LSC_OK;
+}
+
+int
+shadow_sync(struct shadow *sh, struct lsc_err *err)
+{
+	if (sh->fd < 0 || !sh->dirty)
+		return LSC_OK;
+	if (fsync(sh->fd) != 0)
+		return lsc_seterr(err, LSC_EIO, errno, "cannot fsync shadow WAL: %s",
+		    strerror(errno));
+	sh->dirty = 0;
+	return LSC_OK;
+}
+
+/* Read and check the real WAL's header. LSC_ENOTFOUND if there is none. */
+static int
+read_wal_header(struct shadow *sh, int fd, uint8_t raw[WAL_HDR_LEN],
+    struct wal_hdr *h, struct lsc_err *err)
+{
+	ssize_t n = pread_full(fd, raw, WAL_HDR_LEN, 0);
+
+	if (n < 0)
+		return lsc_seterr(err, LSC_EIO, errno, "cannot read '%s': %s",
+		    sh->wal_path, strerror(errno));
+	if (n < WAL_HDR_LEN)
+		return lsc_seterr(err, LSC_ENOTFOUND, 0, "'%s' has no header",
+		    sh->wal_path);
+	return wal_hdr_parse(raw, h, err);
+}
+
+static int
+open_wal(struct shadow *sh, int *fd, uint64_t *size, struct lsc_err *err)
+{
+	struct stat st;
+
+	*fd = open(sh->wal_path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return lsc_seterr(err, errno == ENOENT ? LSC_ENOTFOUND : LSC_EIO,
+		    errno, "cannot open '%s': %s", sh->wal_path, strerror(errno));
+	if (fstat(*fd, &st) != 0) {
+		close(*fd);
+		return lsc_seterr(err, LSC_EIO, errno, "cannot stat '%s': %s",
+		    sh->wal_path, strerror(errno));
+	}
+	*size = (uint64_t)st.st_size;
+	return LSC_OK;
+}
+
+/* Remove every generation directory but the current one. */
+static void
+prune_generations(struct shadow *sh)
+{
+	char *dir = xasprintf("%s/generations", sh->meta_dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, sh->gen) == 0)
+			continue;
+		char *p = fs_join(dir, de->d_name);
+		fs_remove_tree(p, NULL);
+		free(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+}
+
+int
+shadow_new_generation(struct shadow *sh, struct lsc_err *err)
+{
+	uint8_t rnd[8], raw[WAL_HDR_LEN];
+	char *dir = NULL, *genfile = NULL, line[GEN_ID_LEN + 2];
+	struct shadow_capture res = { 0 };
+	uint64_t wal_size;
+	int fd = -1, rc;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return lsc_seterr(err, LSC_EIO, errno, "getrandom: %s", strerror(errno));
+	for (int i = 0; i < 8; i++)
+		snprintf(sh->gen + 2 * i, 3, "%02x", rnd[i]);
+	if ((rc = open_wal(sh, &fd, &wal_size, err)) != LSC_OK)
+		goto out;
+	if ((rc = read_wal_header(sh, fd, raw, &sh->src, err)) != LSC_OK)
+		goto out;
+	dir = xasprintf("%s/generations/%s/wal", sh->meta_dir, sh->gen);
+	if ((rc = fs_mkdir_p(dir, 0755, err)) != LSC_OK)
+		goto out;
+	memcpy(sh->src_raw, raw, WAL_HDR_LEN);
+	if ((rc = start_index(sh, 0, raw, err)) != LSC_OK)
+		goto out;
+	sh->src_ck[0] = sh->src.cksum1;
+	sh->src_ck[1] = sh->src.cksum2;
+	sh->src_off = WAL_HDR_LEN;
+	if ((rc = copy_frames(sh, fd, WAL_HDR_LEN, wal_align(sh->src.page_size,
+	    wal_size), &res, err)) != LSC_OK || (rc = shadow_sync(sh, err)) != LSC_OK)
+		goto out;
+	/* Only now does the generation exist: the file names it. */
+	genfile = xasprintf("%s/generation", sh->meta_dir);
+	snprintf(line, sizeof(line), "%s\n", sh->gen);
+	if ((rc = fs_write_atomic(genfile, line, GEN_ID_LEN + 1, 0644, err)))
+		goto out;
+	prune_generations(sh);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	free(genfile);
+	if (rc != LSC_OK)
+		sh->gen[0] = '\0';
+	return rc;
+}
+
+/* Highest shadow index present for the current generation; -1 if none. */
+static int64_t
+highest_index(struct shadow *sh)
+{
+	char *dir = xasprintf("%s/generations/%s/wal", sh->meta_dir, sh->gen);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int64_t best = -1;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		unsigned int idx;
+		char tail[8];
+
+		if (strlen(de->d_name) == 12 &&
+		    sscanf(de->d_name, "%8x%5s", &idx, tail) == 2 &&
+		    strcmp(tail, ".wal") == 0 && (int64_t)idx > best)
+			best = idx;
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+	return best;
+}
+
+int
+shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err)
+{
+	char *genfile = xasprintf("%s/generation", sh->meta_dir), *text = NULL;
+	char *path = NULL;
+	uint8_t raw[WAL_HDR_LEN], real[WAL_HDR_LEN];
+	struct stat st;
+	uint64_t wal_size;
+	int64_t idx;
+	int wfd = -1, rc = LSC_OK;
+
+	*reason = NULL;
+	sh->gen[0] = '\0';
+	if (fs_read_small(genfile, 64, &text, NULL, NULL) != LSC_OK ||
+	    strlen(text) < GEN_ID_LEN || (text[GEN_ID_LEN] != '\n' &&
+	    text[GEN_ID_LEN] != '\0')) {
+		*reason = "no generation exists";
+		goto out;
+	}
+	memcpy(sh->gen, text, GEN_ID_LEN);
+	sh->gen[GEN_ID_LEN] = '\0';
+	if (!layout_gen_valid(sh->gen)) {
+		*reason = "generation file is invalid";
+		goto out;
+	}
+	if ((idx = highest_index(sh)) < 0) {
+		*reason = "no shadow wal";
+		goto out;
+	}
+	path = shadow_path(sh, (uint32_t)idx);
+	if (sh->fd >= 0)
+		close(sh->fd);
+	sh->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (sh->fd < 0 || fstat(sh->fd, &st) != 0 ||
+	    pread_full(sh->fd, raw, WAL_HDR_LEN, 0) != WAL_HDR_LEN ||
+	    wal_hdr_parse(raw, &sh->dst, NULL) != LSC_OK) {
+		*reason = "short or invalid shadow wal";
+		goto out;
+	}
+	sh->index = (uint32_t)idx;
+	sh->size = wal_align(sh->dst.page_size, (uint64_t)st.st_size);
+	if (open_wal(sh, &wfd, &wal_size, NULL) != LSC_OK ||
+	    read_wal_header(sh, wfd, real, &sh->src, NULL) != LSC_OK) {
+		*reason = "the WAL is missing or has no valid header";
+		goto out;
+	}
+	/* Same header: the same WAL cycle we were copying when we stopped. */
+	if (memcmp(raw, real, WAL_HDR_LEN) != 0) {
+		*reason = "the WAL was restarted or replaced while we were stopped";
+		goto out;
+	}
+	if (wal_align(sh->src.page_size, wal_size) < sh->size) {
+		*reason = "wal truncated by another process";
+		goto out;
+	}
+	sh->src_ck[0] = sh->dst_ck[0] = sh->dst.cksum1;
+	sh->src_ck[1] = sh->dst_ck[1] = sh->dst.cksum2;
+	if (sh->size > WAL_HDR_LEN) {
+		/* The last frame we copied must still be there, byte for byte. */
+		size_t flen = wal_frame_len(sh->dst.page_size);
+		uint8_t *a = xmalloc(flen), *b = xmalloc(flen);
+		off_t at = (off_t)(sh->size - flen);
+		int same = pread_full(sh->fd, a, flen, at) == (ssize_t)flen &&
+		    pread_full(wfd, b, flen, at) == (ssize_t)flen &&
+		    memcmp(a, b, flen) == 0;
+
+		if (same) {
+			sh->src_ck[0] = sh->dst_ck[0] = wal_get32(a + 16);
+			sh->src_ck[1] = sh->dst_ck[1] = wal_get32(a + 20);
+		}
+		free(a);
+		free(b);
+		if (!same) {
+			*reason = "wal overwritten by another process";
+			goto out;
+		}
+	}
+	memcpy(sh->src_raw, real, WAL_HDR_LEN);
+	sh->src_off = sh->size;
+	/* Cut any tail beyond the last whole frame (a crash mid-append). */
+	if ((uint64_t)st.st_size != sh->size && ftruncate(sh->fd, (off_t)sh->size))
+		rc = lsc_seterr(err, LSC_EIO, errno, "cannot truncate '%s': %s", path,
+		    strerror(errno));
+	prune_generations(sh);
+out:
+	if (*reason != NULL)
+		sh->gen[0] = '\0';
+	if (wfd >= 0)
+		close(wfd);
+	free(path);
+	free(text);
+	free(genfile);
+	return rc;
+}
+
+/*
+ * The WAL header changed under us: SQLite restarted the WAL.  Take the
+ * old cycle's remaining committed frames, then prove nothing was lost:
+ *  - exactly one restart happened (checkpoint sequence and salt-1 both
+ *    advance by one per restart);
+ *  - the first frame position we did not take was not yet reached by the
+ *    new cycle, which writes from the start of the file in order, so every
+ *    old frame at or after it was still intact while we read.
+ */
+static int
+follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
+    const uint8_t raw[WAL_HDR_LEN], const struct wal_hdr *h,
+    struct shadow_capture *res, struct lsc_err *err)
+{
+	uint8_t fh[WAL_FRAME_HDR_LEN], again[WAL_HDR_LEN];
+	ssize_t n;
+	int rc;
+
+	if (h->page_size != sh->src.page_size) {
+		res->reason = "page size changed";
+		return LSC_OK;
+	}
+	if ((rc = copy_frames(sh, fd, sh->src_off, wal_align(sh->src.page_size,
+	    wal_size), res, err)) != LSC_OK)
+		return rc;
+	if (h->ckpt_seq != sh->src.ckpt_seq + 1 || h->salt1 != sh->src.salt1 + 1) {
+		res->reason = "wal restarted more than once or replaced";
+		return LSC_OK;
+	}
+	n = pread_full(fd, fh, sizeof(fh), (off_t)sh->src_off);
+	if (n < 0)
+		return lsc_seterr(err, LSC_EIO, errno, "cannot read '%s': %s",
+		    sh->wal_path, strerror(errno));
+	if (n == (ssize_t)sizeof(fh) && wal_get32(fh + 8) == h->salt1 &&
+	    wal_get32(fh + 12) == h->salt2) {
+		res->reason = "wal overwritten by another process";
+		return LSC_OK;
+	}
+	if (pread_full(fd, again, WAL_HDR_LEN, 0) != WAL_HDR_LEN ||
+	    memcmp(again, raw, WAL_HDR_LEN) != 0) {
+		res->reason = "wal restarted more than once";
+		return LSC_OK;
+	}
+	/* Continuity proven: the new cycle is the next index. */
+	if ((rc = shadow_sync(sh, err)) != LSC_OK ||
+	    (rc = start_index(sh, sh->index + 1, raw, err)) != LSC_OK)
+		return rc;
+	sh->src = *h;
+	memcpy(sh->src_raw, raw, WAL_HDR_LEN);
+	sh->src_ck[0] = h->cksum1;
+	sh->src_ck[1] = h->cksum2;
+	sh->src_off = WAL_HDR_LEN;
+	res->new_index = 1;
+	return LSC_OK;
+}
+
+int
+shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
+    struct shadow_capture *res, struct lsc_err *err)
+{
+	uint8_t raw[WAL_HDR_LEN];
+	struct wal_hdr h;
+	uint64_t wal_size, end;
+	struct lsc_err local = { 0 };
+	int fd = -1, rc;
+
+	memset(res, 0, sizeof(*res));
+	if (sh->gen[0] == '\0') {
+		res->reason = "no generation exists";
+		return LSC_OK;
+	}
+	rc = open_wal(sh, &fd, &wal_size, err);
+	if (rc == LSC_ENOTFOUND) {
+		res->reason = "the WAL file was deleted";
+		return LSC_OK;
+	}
+	if (rc != LSC_OK)
+		return rc;
+	rc = read_wal_header(sh, fd, raw, &h, &local);
+	if (rc != LSC_OK) {
+		close(fd);
+		if (rc == LSC_EIO)
+			return lsc_seterr(err, rc, local.sys, "%s", local.msg);
+		res->reason = "wal truncated by another process";
+		return LSC_OK;
+	}
+	if (memcmp(raw, sh->src_raw, WAL_HDR_LEN) != 0) {
+		if (!restart_expected)
+			res->reason = "wal restarted by another process";
+		else
+			rc = follow_restart(sh, fd, wal_size, raw, &h, res, err);
+		/* The new index continues from its header, in this pass too. */
+		if (rc != LSC_OK || res->reason != NULL || !res->new_index)
+			goto out;
+	}
+	end = wal_align(sh->src.page_size, wal_size);
+	if (end < sh->src_off) {
+		res->reason = "wal truncated by another process";
+		goto out;
+	}
+	/* Roll before this pass could take the shadow past the index limit. */
+	if (sh->size > WAL_HDR_LEN &&
+	    sh->size + (end - sh->src_off) > sh->max_index_bytes) {
+		if ((rc = roll_index(sh, err)) != LSC_OK)
+			goto out;
+		res->new_index = 1;
+	}
+	if (end - sh->src_off > sh->max_index_bytes - WAL_HDR_LEN)
+		end = sh->src_off + wal_align(sh->src.page_size,
+		    sh->max_index_bytes) - WAL_HDR_LEN;
+	rc = copy_frames(sh, fd, sh->src_off, end, res, err);
+out:
+	close(fd);
+	if (rc == LSC_OK && res->reason == NULL && !defer_sync)
+		rc = shadow_sync(sh, err);
+	return rc;
+}
+
+void
+shadow_prune(struct shadow *sh, uint32_t index)
+{
+	for (uint32_t i = index; i-- > 0;) {
+		char *path = shadow_path(sh, i);
+		int gone = unlink(path) != 0 && errno == ENOENT;
+
+		free(path);
+		if (gone)
+			break;		/* older ones were pruned before */
+	}
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shadow WAL: our local, durable copy of every committed WAL frame, in
+ * the metadata directory beside the database (Litestream's layout):
+ *
+ *	<dir>/.<name>-litestream/generation        "<16 hex>\n"
+ *	<dir>/.<name>-litestream/generations/<gen>/wal/<index %08x>.wal
+ *
+ * Shadow file <index> is the WAL header of that index followed by frames,
+ * exactly the bytes the replica's segments of that index hold.  Frames are
+ * appended only up to the last commit frame seen, and only after each one
+ * has passed the salt and cumulative-checksum checks.
+ *
+ * Continuity: a generation stays valid only while we can prove that no
+ * committed frame was lost between what we copied and what the WAL holds.
+ * When that proof fails (the WAL was truncated, restarted more than once,
+ * or rewritten behind us, or the database replaced), capture reports a
+ * reason and the caller starts a new generation with a fresh snapshot.
+ *
+ * The index rolls to a new one when the WAL header changes (SQLite
+ * restarted the WAL), and also before a shadow file would reach
+ * `max_index_bytes` (just under 4 GiB): Litestream v0.3.13 cannot read
+ * offsets of 9 hex digits.  A rolled index has a header of our own and its
+ * frames are re-encoded with that header's salts and checksums; the pages
+ * are untouched.
+ */
+#ifndef LSC_SHADOW_H
+#define LSC_SHADOW_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+#include "wal/wal_format.h"
+#include "wal/wal_layout.h"
+
+struct shadow {
+	char		*db_path;
+	char		*wal_path;
+	char		*meta_dir;
+	char		 gen[GEN_ID_LEN + 1];	/* "" when there is none */
+	uint32_t	 index;		/* current shadow index */
+	int		 fd;		/* shadow file of `index`, or -1 */
+	uint64_t	 size;		/* bytes in it: header + committed frames */
+	int		 dirty;		/* appended since the last fsync */
+	/* The real WAL we follow, and the shadow's own header (the same
+	 * unless the index was rolled). */
+	uint8_t		 src_raw[WAL_HDR_LEN];
+	struct wal_hdr	 src, dst;
+	uint32_t	 src_ck[2], dst_ck[2];	/* checksums after last frame */
+	uint64_t	 src_off;	/* offset in the real WAL matching `size` */
+	uint64_t	 max_index_bytes;
+	uint8_t		*buf;		/* frame I/O buffer */
+	size_t		 buf_len;
+};
+
+struct shadow_capture {
+	uint64_t	 bytes;		/* appended to shadow files */
+	uint32_t	 commits;	/* commit frames appended */
+	int		 new_index;	/* the index moved on */
+	const char	*reason;	/* set: continuity lost, start a generation */
+};
+
+/* Set up for a database; meta_dir NULL means <dir>/.<name>-litestream.
+ * Creates the directory and removes stale *.tmp files in it. */
+int	shadow_init(struct shadow *sh, const char *db_path, const char *meta_dir,
+	    struct lsc_err *err);
+void	shadow_release(struct shadow *sh);
+
+/*
+ * Resume the generation recorded on disk.  LSC_OK with `*reason` NULL when
+ * the shadow provably continues the real WAL; otherwise `*reason` says why
+ * a new generation is needed (errors are only for I/O failures).
+ */
+int	shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err);
+
+/* Start a new generation: shadow index 0 = the real WAL's header and its
+ * committed frames.  The WAL must have a valid header (write a row first). */
+int	shadow_new_generation(struct shadow *sh, struct lsc_err *err);
+
+/*
+ * Copy committed frames that are in the real WAL now (never reading past
+ * the size it had when called) into the shadow.  `restart_expected` says
+ * we just checkpointed, so a WAL restart is legitimate; any other restart
+ * breaks continuity.  With `defer_sync` the fsync is left to shadow_sync.
+ */
+int	shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
+	    struct shadow_capture *res, struct lsc_err *err);
+int	shadow_sync(struct shadow *sh, struct lsc_err *err);
+
+/* Path of shadow file `index` of the current generation (new string). */
+char	*shadow_path(const struct shadow *sh, uint32_t index);
+/* Size of shadow file `index`: -1 if it does not exist. */
+int64_t	shadow_file_size(const struct shadow *sh, uint32_t index);
+/* Delete shadow files of indexes below `index`. */
+void	shadow_prune(struct shadow *sh, uint32_t index);
+/* Number of frames in the current index (after its header). */
+uint64_t shadow_frames(const struct shadow *sh);
+
+#endif
