@@ -1,14 +1,179 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder: the daemon is being written. */
+/*
+ * The `replicate` command: load the config, then run every database's
+ * step on its sync interval until SIGTERM or SIGINT, then a final sync.
+ *
+ * Exit status: 0 after a clean shutdown with everything shipped; 1 when
+ * the final sync could not ship everything (the log says how much is left:
+ * it stays in the shadow WAL and ships at the next start); 2 for usage
+ * and configuration errors.  Signal handlers only set a flag.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "common/config.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/repl.h"
+
+#define DEFAULT_CONFIG	"/etc/litestream-c.ini"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	/* No SA_RESTART: a signal must cut our sleep short. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: litestream-c replicate [-c CONFIG]\n"
+	    "       litestream-c replicate DB_PATH REPLICA_URL\n");
+	return 2;
+}
+
+static int
+run(struct repl *repls, size_t n)
+{
+	int64_t *next = xcalloc(n, sizeof(*next));
+	uint64_t left = 0;
+
+	while (!stop_requested) {
+		int64_t now = mono_ms(), wake = now + 1000;
+
+		for (size_t i = 0; i < n && !stop_requested; i++) {
+			if (now >= next[i]) {
+				repl_step(&repls[i]);
+				next[i] = mono_ms() + repls[i].cfg.sync_interval_ms;
+			}
+			if (next[i] < wake)
+				wake = next[i];
+		}
+		now = mono_ms();
+		if (!stop_requested && wake > now)
+			poll(NULL, 0, (int)(wake - now));
+	}
+	log_info("shutting down: final sync");
+	for (size_t i = 0; i < n; i++) {
+		/* The final sync must end: bounded retries from here on. */
+		if (repls[i].replica != NULL && repls[i].replica->max_retries < 0)
+			repls[i].replica->max_retries = 5;
+		left += repl_final(&repls[i]);
+	}
+	free(next);
+	if (left > 0) {
+		log_error("exiting with %llu bytes not shipped (kept in the shadow "
+		    "WAL for the next start)", (unsigned long long)left);
+		return 1;
+	}
+	log_info("litestream-c shut down");
+	return 0;
+}
 
 int
 cmd_replicate(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "litestream-c: replicate is not built yet\n");
-	return 1;
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	struct lsc_config *cfg = NULL;
+	struct lsc_err err = { 0 };
+	struct cfg_db single;
+	struct repl *repls;
+	size_t n;
+	int c, status;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		default:
+			return usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 2 && config_path == NULL) {
+		/* Quick use: one database, one replica, defaults for the rest. */
+		cfg = xcalloc(1, sizeof(*cfg));
+		cfg_s3_init(&cfg->s3);
+		cfg_db_defaults(&single);
+		single.path = fs_abspath(argv[0]);
+		single.replica = xstrdup(argv[1]);
+		cfg->dbs = xmalloc(sizeof(single));
+		cfg->dbs[0] = single;
+		cfg->ndb = 1;
+		if (strncmp(argv[1], "file://", 7) != 0 &&
+		    strncmp(argv[1], "s3://", 5) != 0) {
+			fprintf(stderr, "litestream-c: replica URL '%s' must be "
+			    "file:///dir or s3://bucket/prefix\n", argv[1]);
+			cfg_free(cfg);
+			return 2;
+		}
+	} else if (argc == 0) {
+		if (config_path == NULL)
+			config_path = getenv("LITESTREAM_C_CONFIG");
+		if (config_path == NULL)
+			config_path = DEFAULT_CONFIG;
+		if (cfg_load(config_path, &cfg, &err) != LSC_OK) {
+			fprintf(stderr, "litestream-c: %s\n", err.msg);
+			return 2;
+		}
+		if (cfg->ndb == 0) {
+			fprintf(stderr, "litestream-c: %s: no [db \"...\"] section\n",
+			    config_path);
+			cfg_free(cfg);
+			return 2;
+		}
+	} else {
+		return usage();
+	}
+	if (cfg->log_level != NULL)
+		log_set_level_name(cfg->log_level);
+	if (getenv("LITESTREAM_C_LOG_LEVEL") != NULL &&
+	    log_set_level_name(getenv("LITESTREAM_C_LOG_LEVEL")) != 0) {
+		fprintf(stderr, "litestream-c: LITESTREAM_C_LOG_LEVEL must be debug, "
+		    "info, warn or error\n");
+		cfg_free(cfg);
+		return 2;
+	}
+	install_signals();
+	n = cfg->ndb;
+	repls = xcalloc(n, sizeof(*repls));
+	for (size_t i = 0; i < n; i++)
+		repl_init(&repls[i], &cfg->dbs[i], &cfg->s3, &stop_requested);
+	log_info("litestream-c starting\tdatabases=%zu", n);
+	status = run(repls, n);
+	for (size_t i = 0; i < n; i++)
+		repl_release(&repls[i]);
+	free(repls);
+	cfg_free(cfg);
+	return status;
 }

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Our checkpoint, arranged so that SQLite can never discard a frame we
+ * have not copied, and so that the application's writers wait on us only
+ * for a few milliseconds (see wal/wal_db.h for why pins protect frames):
+ *
+ *  1. B pins at the WAL's current end; we copy up to there.  A's older pin
+ *     is released: B's read mark now bounds every checkpoint, ours or the
+ *     application's, to frames we hold.
+ *  2. A runs the bulk PASSIVE checkpoint (writers keep going).
+ *  3. A takes the write lock (bounded 1 ms retries; if the app holds it,
+ *     we re-pin A and try another time).  We copy the frames committed
+ *     since step 1: now the shadow holds every frame in the WAL.
+ *  4. B's pin is released and B checkpoints the few frames left.  Nothing
+ *     can be appended meanwhile, so whatever SQLite checkpoints we hold.
+ *  5. A releases the write lock, writes one row (which restarts the WAL if
+ *     it is fully checkpointed: a new index) and pins again.
+ *  6. A capture that expects the restart follows it to the next index.
+ *
+ * The write lock covers only steps 3-4: a copy of a few frames and a small
+ * checkpoint.  RESTART mode (at max-checkpoint-page-count) cannot run while
+ * we hold the write lock, so both modes checkpoint PASSIVE in step 4 and
+ * the restart is done by our own write in step 5; the mode is kept for
+ * logs and metrics.
+ */
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "daemon/repl.h"
+
+int
+repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
+{
+	struct wal_db *db = r->db;
+	int busy = 0, rc;
+	uint32_t index_before = r->sh.index;
+
+	/* 1: hand the pin from A to B, copying up to B's mark first. */
+	if ((rc = wal_db_pin(db, WAL_CONN_B, err)) != LSC_OK)
+		return rc;
+	if ((rc = repl_capture(r, 0, 0, err)) != LSC_OK)
+		goto fail_b;
+	wal_db_unpin(db, WAL_CONN_A);
+
+	/* 2: the bulk of the work, bounded by B's mark. */
+	if ((rc = wal_db_checkpoint(db, WAL_CONN_A, WAL_CKPT_PASSIVE, &busy,
+	    err)) != LSC_OK)
+		goto repin_a;
+
+	/* 3: freeze writers briefly and copy the rest. */
+	rc = wal_db_lock_writes(db, WAL_CONN_A, err);
+	if (rc == LSC_EBUSY) {
+		lsc_err_clear(err);
+		log_db(LOG_DEBUG, r->path, "checkpoint postponed: the write lock is busy");
+		rc = LSC_OK;
+		goto repin_a;
+	}
+	if (rc != LSC_OK)
+		goto repin_a;
+	if ((rc = repl_capture(r, 0, 1, err)) != LSC_OK) {
+		wal_db_unpin(db, WAL_CONN_A);
+		goto repin_a;
+	}
+
+	/* 4: every frame is ours now; let B checkpoint them all. */
+	wal_db_unpin(db, WAL_CONN_B);
+	rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
+
+	/* 5: release writers, restart the WAL with our row, pin again. */
+	wal_db_unpin(db, WAL_CONN_A);
+	if (rc == LSC_OK)
+		rc = shadow_sync(&r->sh, err);
+	if (rc == LSC_OK)
+		rc = wal_db_bump(db, WAL_CONN_A, err);
+	if (rc == LSC_OK)
+		rc = wal_db_pin(db, WAL_CONN_A, err);
+	/* 6: follow the restart. */
+	if (rc == LSC_OK)
+		rc = repl_capture(r, 1, 0, err);
+	if (rc == LSC_OK) {
+		r->checkpoints++;
+		r->last_ckpt_ms = mono_ms();
+		log_db(LOG_DEBUG, r->path, "checkpoint\tmode=%s busy=%d index=%08x",
+		    wal_ckpt_mode_name(mode), busy, r->sh.index);
+		if (r->sh.index == index_before && busy)
+			log_db(LOG_DEBUG, r->path, "the WAL could not be reset: "
+			    "readers still use it");
+	}
+	return rc;
+
+repin_a:
+	/* Pin A again, copy to its mark, then let B go. */
+	{
+		struct lsc_err e2 = { 0 };
+		int rc2 = wal_db_pin(db, WAL_CONN_A, &e2);
+
+		if (rc2 == LSC_OK)
+			rc2 = repl_capture(r, 0, 0, &e2);
+		if (rc2 != LSC_OK && rc == LSC_OK) {
+			rc = rc2;
+			lsc_seterr(err, e2.code, e2.sys, "%s", e2.msg);
+		}
+	}
+fail_b:
+	if (wal_db_pinned(db, WAL_CONN_A))
+		wal_db_unpin(db, WAL_CONN_B);
+	return rc;
+}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shipping: shadow WAL bytes become LZ4-framed segment objects
+ * (generations/<gen>/wal/<index>_<offset>.wal.lz4) and the database file
+ * becomes a snapshot object, streamed through the compressor into the
+ * replica with memory bounded by one LZ4 block.
+ *
+ * Order matters for a point-in-time restore that must never mix states:
+ * before a snapshot is uploaded, every WAL byte up to our pin's read mark
+ * is uploaded (a checkpoint may have copied those frames' pages into the
+ * database file we are about to snapshot).  Segment objects are never
+ * overwritten with different bytes: a position is advanced only after the
+ * replica accepted the object.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/lz4frame.h"
+#include "common/xmalloc.h"
+#include "daemon/repl.h"
+#include "wal/wal_layout.h"
+
+#define READ_CHUNK	(1024 * 1024)
+
+struct put_sink {
+	struct replica		*replica;
+	struct replica_put	*put;
+};
+
+static int
+put_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	struct put_sink *s = ctx;
+
+	return replica_put_write(s->replica, s->put, data, len, err);
+}
+
+/* Upload bytes [from, to) of file `fd` as one LZ4 object under `key`. */
+static int
+upload_range(struct repl *r, int fd, const char *what, uint64_t from,
+    uint64_t to, const char *key, struct lsc_err *err)
+{
+	struct put_sink s = { r->replica, NULL };
+	struct lz4w *w = NULL;
+	unsigned char *chunk = NULL;
+	uint64_t pos = from;
+	int rc;
+
+	if ((rc = replica_put_begin(r->replica, key, &s.put, err)) != LSC_OK)
+		return rc;
+	if ((w = lz4w_new(put_sink, &s, err)) == NULL) {
+		rc = err != NULL ? err->code : LSC_EIO;
+		goto fail;
+	}
+	chunk = xmalloc(READ_CHUNK);
+	while (pos < to) {
+		size_t want = to - pos < READ_CHUNK ? (size_t)(to - pos) : READ_CHUNK;
+		ssize_t n = pread_full(fd, chunk, want, (off_t)pos);
+
+		if (n < 0 || (size_t)n != want) {
+			rc = lsc_seterr(err, LSC_EIO, n < 0 ? errno : 0,
+			    "cannot read %s at offset %llu: %s", what,
+			    (unsigned long long)pos, n < 0 ? strerror(errno) :
+			    "file is shorter than expected");
+			goto fail;
+		}
+		if ((rc = lz4w_write(w, chunk, want, err)) != LSC_OK)
+			goto fail;
+		pos += want;
+	}
+	if ((rc = lz4w_finish(w, err)) != LSC_OK)
+		goto fail;
+	lz4w_free(w);
+	free(chunk);
+	return replica_put_commit(r->replica, s.put, err);
+fail:
+	lz4w_free(w);
+	free(chunk);
+	replica_put_abort(r->replica, s.put);
+	return rc;
+}
+
+int
+repl_ship(struct repl *r, struct lsc_err *err)
+{
+	int rc;
+
+	if (!r->pos_known && (rc = repl_find_position(r, err)) != LSC_OK)
+		return rc;
+	for (;;) {
+		uint32_t idx = r->pos_index;
+		int64_t size = idx == r->sh.index ? (int64_t)r->sh.size :
+		    shadow_file_size(&r->sh, idx);
+		char key[LAYOUT_KEY_MAX], *path;
+		int fd;
+
+		if (size < 0 || (uint64_t)size < r->pos_offset || idx > r->sh.index)
+			return lsc_seterr(err, LSC_ECORRUPT, 0,
+			    "shadow WAL index %08x is missing or shorter than the "
+			    "replica position %llu", idx,
+			    (unsigned long long)r->pos_offset);
+		if ((uint64_t)size > r->pos_offset) {
+			path = shadow_path(&r->sh, idx);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				rc = lsc_seterr(err, LSC_EIO, errno, "cannot open '%s': %s",
+				    path, strerror(errno));
+				free(path);
+				return rc;
+			}
+			layout_wal_key(r->sh.gen, idx, r->pos_offset, key, sizeof(key));
+			rc = upload_range(r, fd, path, r->pos_offset, (uint64_t)size,
+			    key, err);
+			close(fd);
+			free(path);
+			if (rc != LSC_OK) {
+				/* Recompute from the replica next time (format §5.5). */
+				r->pos_known = 0;
+				return rc;
+			}
+			log_db(LOG_DEBUG, r->path, "wal segment written\tkey=%s size=%lld",
+			    key, (long long)size - (long long)r->pos_offset);
+			r->wal_bytes_shipped += (uint64_t)size - r->pos_offset;
+			r->segments_shipped++;
+			r->pos_offset = (uint64_t)size;
+		}
+		if (idx == r->sh.index)
+			break;
+		r->pos_index++;
+		r->pos_offset = 0;
+	}
+	/* Shadow files below the replica position are no longer needed. */
+	shadow_prune(&r->sh, r->pos_index);
+	return LSC_OK;
+}
+
+int
+repl_snapshot(struct repl *r, struct lsc_err *err)
+{
+	char key[LAYOUT_KEY_MAX];
+	struct stat st;
+	int fd = wal_db_fd(r->db), rc;
+
+	/* WAL first: the file may hold pages of frames not yet shipped. */
+	if ((rc = repl_ship(r, err)) != LSC_OK)
+		return rc;
+	if (fstat(fd, &st) != 0)
+		return lsc_seterr(err, LSC_EIO, errno, "cannot stat '%s': %s", r->path,
+		    strerror(errno));
+	layout_snapshot_key(r->sh.gen, r->sh.index, key, sizeof(key));
+	rc = upload_range(r, fd, r->path, 0, (uint64_t)st.st_size, key, err);
+	if (rc != LSC_OK)
+		return rc;
+	r->have_snapshot = 1;
+	r->last_snapshot_ns = now_ns();
+	r->snapshots++;
+	log_db(LOG_INFO, r->path, "snapshot written\tgeneration=%s index=%08x "
+	    "size=%lld", r->sh.gen, r->sh.index, (long long)st.st_size);
+	return LSC_OK;
+}
+
+struct count_sink {
+	uint64_t	n;
+};
+
+static int
+count_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	(void)data;
+	(void)err;
+	((struct count_sink *)ctx)->n += len;
+	return LSC_OK;
+}
+
+struct lz4_into {
+	struct lz4r	*r;
+};
+
+static int
+feed_lz4(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	return lz4r_feed(((struct lz4_into *)ctx)->r, data, len, err);
+}
+
+/*
+ * Learn what the replica holds of our generation (at start-up or after a
+ * failed upload): whether it has a snapshot, and the end of its last
+ * segment (downloaded and decompressed to learn its length).
+ */
+int
+repl_find_position(struct repl *r, struct lsc_err *err)
+{
+	struct replica_list l;
+	char prefix[LAYOUT_KEY_MAX];
+	const struct replica_obj *last = NULL;
+	struct layout_key lk, best = { 0 };
+	int rc;
+
+	layout_gen_prefix(r->sh.gen, prefix, sizeof(prefix));
+	if ((rc = replica_list(r->replica, prefix, &l, err)) != LSC_OK)
+		return rc;
+	r->have_snapshot = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		if (layout_parse(l.v[i].key, &lk) != 0)
+			continue;
+		if (lk.kind == LAYOUT_SNAPSHOT) {
+			r->have_snapshot = 1;
+			if (l.v[i].mtime_ns > r->last_snapshot_ns)
+				r->last_snapshot_ns = l.v[i].mtime_ns;
+		} else if (last == NULL || lk.index > best.index ||
+		    (lk.index == best.index && lk.offset > best.offset)) {
+			last = &l.v[i];
+			best = lk;
+		}
+	}
+	if (last == NULL) {
+		/* Nothing shipped: start at the oldest shadow index we hold. */
+		uint32_t idx = r->sh.index;
+
+		while (idx > 0 && shadow_file_size(&r->sh, idx - 1) >= 0)
+			idx--;
+		r->pos_index = idx;
+		r->pos_offset = 0;
+	} else {
+		struct count_sink c = { 0 };
+		struct lz4_into in;
+
+		in.r = lz4r_new(count_sink, &c, (uint64_t)1 << 33, err);
+		rc = in.r == NULL ? LSC_EIO :
+		    replica_get(r->replica, last->key, feed_lz4, &in, err);
+		if (rc == LSC_OK)
+			rc = lz4r_finish(in.r, err);
+		lz4r_free(in.r);
+		if (rc != LSC_OK) {
+			replica_list_free(&l);
+			return rc;
+		}
+		r->pos_index = best.index;
+		r->pos_offset = best.offset + c.n;
+	}
+	replica_list_free(&l);
+	r->pos_known = 1;
+	return LSC_OK;
+}
