@@ -27,6 +27,27 @@
 #include "common/log.h"
 #include "daemon/repl.h"
 
+/*
+ * Pin connection `to` with a real read mark, copy up to it, then release
+ * `from`.  The row written first guarantees an un-checkpointed frame, so
+ * the mark is non-zero (a read mark of 0 would protect nothing).  If that
+ * write cannot get the lock, `from` keeps its pin and we report LSC_EBUSY.
+ */
+int
+repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
+    struct lsc_err *err)
+{
+	int rc;
+
+	if ((rc = wal_db_bump(r->db, to, err)) != LSC_OK ||
+	    (rc = wal_db_pin(r->db, to, err)) != LSC_OK)
+		return rc;
+	if ((rc = repl_capture(r, 0, 0, err)) != LSC_OK)
+		return rc;
+	wal_db_unpin(r->db, from);
+	return LSC_OK;
+}
+
 int
 repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 {
@@ -35,11 +56,13 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 	uint32_t index_before = r->sh.index;
 
 	/* 1: hand the pin from A to B, copying up to B's mark first. */
-	if ((rc = wal_db_pin(db, WAL_CONN_B, err)) != LSC_OK)
+	rc = repl_handoff(r, WAL_CONN_A, WAL_CONN_B, err);
+	if (rc == LSC_EBUSY) {
+		lsc_err_clear(err);
+		return LSC_OK;		/* the app is writing: another time */
+	}
+	if (rc != LSC_OK)
 		return rc;
-	if ((rc = repl_capture(r, 0, 0, err)) != LSC_OK)
-		goto fail_b;
-	wal_db_unpin(db, WAL_CONN_A);
 
 	/* 2: the bulk of the work, bounded by B's mark. */
 	if ((rc = wal_db_checkpoint(db, WAL_CONN_A, WAL_CKPT_PASSIVE, &busy,
@@ -64,15 +87,40 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 	/* 4: every frame is ours now; let B checkpoint them all. */
 	wal_db_unpin(db, WAL_CONN_B);
 	rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
+	if (rc != LSC_OK || busy) {
+		/*
+		 * Not fully checkpointed (a reader, or the app's own checkpoint
+		 * in the way): the WAL will not restart, so keep it pinned.  B
+		 * pins before the write lock goes, while nothing un-copied
+		 * exists, so there is no moment without a pin.
+		 */
+		struct lsc_err e2 = { 0 };
 
-	/* 5: release writers, restart the WAL with our row, pin again. */
+		if (wal_db_pin(db, WAL_CONN_B, &e2) != LSC_OK && rc == LSC_OK) {
+			rc = e2.code;
+			lsc_seterr(err, e2.code, e2.sys, "%s", e2.msg);
+		}
+		wal_db_unpin(db, WAL_CONN_A);
+		if (rc == LSC_OK)
+			rc = shadow_sync(&r->sh, err);
+		/* The next step hands the pin back to A. */
+		return rc;
+	}
+
+	/*
+	 * 5: fully checkpointed.  Release writers and at once write our row
+	 * (restarting the WAL, unless an app writer did it first: either way
+	 * only frames we hold are discarded) and pin again.  Nothing slow may
+	 * run between the unlock and the pin: the shadow fsync waits until
+	 * after.  A restart by anyone else in this window is caught by the
+	 * capture's continuity proof (salt-1 would move by more than one).
+	 */
 	wal_db_unpin(db, WAL_CONN_A);
+	if (wal_db_bump(db, WAL_CONN_A, NULL) != LSC_OK)
+		log_db(LOG_DEBUG, r->path, "row write after checkpoint was busy");
+	rc = wal_db_pin(db, WAL_CONN_A, err);
 	if (rc == LSC_OK)
 		rc = shadow_sync(&r->sh, err);
-	if (rc == LSC_OK)
-		rc = wal_db_bump(db, WAL_CONN_A, err);
-	if (rc == LSC_OK)
-		rc = wal_db_pin(db, WAL_CONN_A, err);
 	/* 6: follow the restart. */
 	if (rc == LSC_OK)
 		rc = repl_capture(r, 1, 0, err);
@@ -88,20 +136,16 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 	return rc;
 
 repin_a:
-	/* Pin A again, copy to its mark, then let B go. */
+	/* Hand the pin back to A; if that is busy, B keeps it (still safe)
+	 * and the next step hands it back. */
 	{
 		struct lsc_err e2 = { 0 };
-		int rc2 = wal_db_pin(db, WAL_CONN_A, &e2);
+		int rc2 = repl_handoff(r, WAL_CONN_B, WAL_CONN_A, &e2);
 
-		if (rc2 == LSC_OK)
-			rc2 = repl_capture(r, 0, 0, &e2);
-		if (rc2 != LSC_OK && rc == LSC_OK) {
+		if (rc2 != LSC_OK && rc2 != LSC_EBUSY && rc == LSC_OK) {
 			rc = rc2;
 			lsc_seterr(err, e2.code, e2.sys, "%s", e2.msg);
 		}
 	}
-fail_b:
-	if (wal_db_pinned(db, WAL_CONN_A))
-		wal_db_unpin(db, WAL_CONN_B);
 	return rc;
 }

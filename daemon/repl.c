@@ -193,18 +193,18 @@ step(struct repl *r, struct lsc_err *err)
 	if (r->db == NULL && (rc = repl_open(r, err)) != LSC_OK)
 		return rc;
 	if (!wal_db_pinned(r->db, WAL_CONN_A)) {
-		/* A checkpoint left B holding the pin: hand it back. */
-		if ((rc = wal_db_pin(r->db, WAL_CONN_A, err)) != LSC_OK)
+		/* A checkpoint left B holding the pin (or none): hand it back. */
+		rc = repl_handoff(r, WAL_CONN_B, WAL_CONN_A, err);
+		if (rc == LSC_EBUSY)
+			lsc_err_clear(err);
+		else if (rc != LSC_OK)
 			return rc;
-		if ((rc = repl_capture(r, 0, 0, err)) != LSC_OK)
-			return rc;
-		wal_db_unpin(r->db, WAL_CONN_B);
 	}
 	if ((rc = repl_capture(r, 0, 0, err)) != LSC_OK)
 		return rc;
 	if ((rc = repl_ship(r, err)) != LSC_OK)
 		return rc;
-	if (checkpoint_due(r, &mode)) {
+	if (wal_db_pinned(r->db, WAL_CONN_A) && checkpoint_due(r, &mode)) {
 		if ((rc = repl_checkpoint(r, mode, err)) != LSC_OK)
 			return rc;
 		if ((rc = repl_ship(r, err)) != LSC_OK)

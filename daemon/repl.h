@@ -65,5 +65,7 @@ int	repl_snapshot(struct repl *r, struct lsc_err *err);	/* ship.c */
 int	repl_find_position(struct repl *r, struct lsc_err *err);	/* ship.c */
 int	repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode,
 	    struct lsc_err *err);				/* checkpoint.c */
+int	repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
+	    struct lsc_err *err);				/* checkpoint.c */
 int	repl_capture(struct repl *r, int restart_expected, int defer_sync,
 	    struct lsc_err *err);				/* repl.c */

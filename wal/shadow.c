@@ -472,8 +472,9 @@ out:
 /*
  * The WAL header changed under us: SQLite restarted the WAL.  Take the
  * old cycle's remaining committed frames, then prove nothing was lost:
- *  - exactly one restart happened (checkpoint sequence and salt-1 both
- *    advance by one per restart);
+ *  - exactly one restart happened: salt-1 advances by one per restart (it
+ *    lives in the shared wal-index; the header's checkpoint sequence does
+ *    not count restarts, it is the restarting connection's own counter);
  *  - the first frame position we did not take was not yet reached by the
  *    new cycle, which writes from the start of the file in order, so every
  *    old frame at or after it was still intact while we read.
@@ -494,7 +495,7 @@ follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
 	if ((rc = copy_frames(sh, fd, sh->src_off, wal_align(sh->src.page_size,
 	    wal_size), res, err)) != LSC_OK)
 		return rc;
-	if (h->ckpt_seq != sh->src.ckpt_seq + 1 || h->salt1 != sh->src.salt1 + 1) {
+	if (h->salt1 != sh->src.salt1 + 1) {
 		res->reason = "wal restarted more than once or replaced";
 		return LSC_OK;
 	}
