@@ -1,0 +1,895 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Config: every refusal is "FILE:LINE: what" with LSC_ECONFIG and the line
+ * that is wrong; defaults, ${VAR} expansion, the secret-file permission
+ * rule, verbatim values, the value parsers, [s3] merging, cfg_find_db, and
+ * that the shipped litestream-c.ini loads (as is, and with every
+ * commented-out setting enabled).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "t.h"
+#include "common/config.h"
+#include "common/fsutil.h"
+#include "common/xmalloc.h"
+
+#define NAME "t.ini"
+
+static char tmpdir[] = "/tmp/lsc-t-config.XXXXXX";
+
+/* A minimal valid [db] section body, to prefix the interesting lines. */
+#define DB "[db \"/data/a.db\"]\nreplica = file:///backup/a\n"
+
+/*
+ * Load `text`; expect an LSC_ECONFIG "t.ini:LINE: ...SUBSTR..." error.
+ * LINE -1 accepts any line: used where the error belongs to a [db] header
+ * line, which config.c records as the section's first key line instead
+ * (reported; see the tester's notes).
+ */
+static void
+expect_error(const char *text, int line, const char *substr, int src_line)
+{
+	struct lsc_config *cfg = NULL;
+	struct lsc_err err = { 0 };
+	char prefix[64];
+	int rc, at_line;
+
+	rc = cfg_load_string(text, NAME, &cfg, &err);
+	if (line > 0) {
+		snprintf(prefix, sizeof(prefix), NAME ":%d: ", line);
+		at_line = strncmp(err.msg, prefix, strlen(prefix)) == 0;
+	} else {
+		/* some line: "t.ini:<digits>: " */
+		size_t n = strlen(NAME ":");
+
+		snprintf(prefix, sizeof(prefix), NAME ":N: ");
+		at_line = strncmp(err.msg, NAME ":", n) == 0 &&
+		    strspn(err.msg + n, "0123456789") > 0 &&
+		    strncmp(err.msg + n + strspn(err.msg + n, "0123456789"), ": ",
+		    2) == 0;
+	}
+	if (rc == LSC_ECONFIG && err.code == LSC_ECONFIG && cfg == NULL &&
+	    at_line &&
+	    strstr(err.msg, substr) != NULL && strchr(err.msg, '\n') == NULL) {
+		t_passed++;
+		return;
+	}
+	t_failed++;
+	printf("FAIL %s:%d: rc=%d want \"%s...%s\" got \"%s\"\n", __FILE__,
+	    src_line, rc, prefix, substr, err.msg);
+	cfg_free(cfg);
+}
+
+static struct lsc_config *
+load_ok(const char *text, int src_line)
+{
+	struct lsc_config *cfg = NULL;
+	struct lsc_err err = { 0 };
+	int rc = cfg_load_string(text, NAME, &cfg, &err);
+
+	if (rc == LSC_OK && cfg != NULL) {
+		t_passed++;
+		return cfg;
+	}
+	t_failed++;
+	printf("FAIL %s:%d: load failed: %s\n", __FILE__, src_line, err.msg);
+	return NULL;
+}
+
+static const struct {
+	int		 src_line;
+	const char	*text;
+	int		 line;
+	const char	*substr;
+} bad[] = {
+	/* sections */
+	{ __LINE__, "[foo]\nx = 1\n", 2, "unknown section [foo]" },
+	{ __LINE__, "[db]\nreplica = file:///r\n", 2, "unknown section [db]" },
+	{ __LINE__, "[db /a.db]\nreplica = file:///r\n", 2, "bad section" },
+	{ __LINE__, "[db \"\"]\nreplica = file:///r\n", 2, "bad section" },
+	{ __LINE__, "[S3]\nregion = x\n", 2, "unknown section [S3]" },
+	{ __LINE__, "[s3]\nregion = a\n[daemon]\nlog-level = info\n"
+	    "[s3]\nendpoint = http://x\n", 6, "[s3] appears twice" },
+	{ __LINE__, "[daemon]\nlog-level = info\n[s3]\nregion = a\n"
+	    "[daemon]\nmetrics = :9090\n", 6, "[daemon] appears twice" },
+	/* unknown keys in each section type */
+	{ __LINE__, "[daemon]\nbogus = 1\n", 2, "unknown key 'bogus' in [daemon]" },
+	{ __LINE__, "[s3]\nregion = a\nbogus = 1\n", 3,
+	    "unknown key 'bogus' in [s3]" },
+	{ __LINE__, "[s3]\nreplica = file:///r\n", 2,
+	    "unknown key 'replica' in [s3]" },
+	{ __LINE__, DB "bogus = 1\n", 3,
+	    "unknown key 'bogus' in [db \"/data/a.db\"]" },
+	{ __LINE__, DB "log-level = info\n", 3, "unknown key 'log-level'" },
+	{ __LINE__, DB "Sync-Interval = 1s\n", 3, "unknown key 'Sync-Interval'" },
+	/* a line that is neither a section nor key = value */
+	{ __LINE__, "[s3]\nregion = a\njust words\n", 3, "cannot parse line" },
+	{ __LINE__, "[s3\n", 1, "cannot parse line" },
+	{ __LINE__, "[s3]\nregion\n", 2, "cannot parse line" },
+	/* bad durations */
+	{ __LINE__, DB "sync-interval = 1d\n", 3, "sync-interval: bad duration '1d'" },
+	{ __LINE__, DB "snapshot-interval = \n", 3, "snapshot-interval: bad duration" },
+	{ __LINE__, DB "retention = -1h\n", 3, "retention: bad duration" },
+	{ __LINE__, DB "retention-check-interval = 1 h\n", 3, "bad duration" },
+	{ __LINE__, DB "checkpoint-interval = 10\n", 3,
+	    "checkpoint-interval: bad duration '10'" },
+	{ __LINE__, "[s3]\nconnect-timeout = 5sec\n", 2,
+	    "connect-timeout: bad duration" },
+	{ __LINE__, "[s3]\nrequest-timeout = 99999999999999999999s\n", 2,
+	    "request-timeout: bad duration" },
+	/* bad sizes */
+	{ __LINE__, "[s3]\npart-size = 8XB\n", 2, "part-size: bad size '8XB'" },
+	{ __LINE__, "[s3]\npart-size = MiB\n", 2, "part-size: bad size" },
+	{ __LINE__, "[s3]\npart-size = 1MiB\n", 2, "outside S3's 5MiB..5GiB" },
+	{ __LINE__, "[s3]\npart-size = 6GiB\n", 2, "outside S3's 5MiB..5GiB" },
+	{ __LINE__, DB "part-size = 4MiB\n", 3, "outside S3's" },
+	/* bad booleans */
+	{ __LINE__, "[s3]\npath-style = maybe\n", 2,
+	    "path-style: bad boolean 'maybe'" },
+	{ __LINE__, DB "skip-verify = TRUE\n", 3, "skip-verify: bad boolean" },
+	/* bad counts */
+	{ __LINE__, DB "min-checkpoint-page-count = -1\n", 3,
+	    "min-checkpoint-page-count: bad count '-1'" },
+	{ __LINE__, DB "min-checkpoint-page-count = 1k\n", 3, "bad count" },
+	{ __LINE__, DB "max-checkpoint-page-count = 99999999999\n", 3,
+	    "max-checkpoint-page-count: bad count" },
+	{ __LINE__, DB "max-checkpoint-page-count = \n", 3, "bad count" },
+	{ __LINE__, DB "min-checkpoint-page-count = 0\n", 3, "at least 1" },
+	{ __LINE__, "[s3]\nmax-retries = 1001\n", 2, "more than 1000" },
+	{ __LINE__, "[s3]\nmax-retries = three\n", 2, "max-retries: bad count" },
+	/* other value checks */
+	{ __LINE__, "[daemon]\nlog-level = verbose\n", 2, "log-level: 'verbose'" },
+	{ __LINE__, "[daemon]\nmetrics = 9090\n", 2, "must be host:port" },
+	{ __LINE__, "[s3]\nendpoint = ftp://x\n", 2, "http:// or https://" },
+	{ __LINE__, "[s3]\nendpoint = http://u:p@x\n", 2, "user info" },
+	{ __LINE__, "[s3]\nregion = us east\n", 2, "bad region" },
+	{ __LINE__, "[db \"/a.db\"]\nreplica = file://rel/dir\n", 2,
+	    "file:///absolute/dir" },
+	{ __LINE__, "[db \"/a.db\"]\nreplica = s3:///x\n", 2, "has no bucket" },
+	{ __LINE__, "[db \"/a.db\"]\nreplica = s3://\n", 2, "has no bucket" },
+	{ __LINE__, "[db \"/a.db\"]\nreplica = /backup\n", 2, "must be file:///" },
+	{ __LINE__, DB "meta-path = meta\n", 3, "meta-path: 'meta' must be absolute" },
+	/* duplicates */
+	{ __LINE__, DB "[s3]\nregion = a\n[db \"/data/a.db\"]\nreplica = file:///b\n",
+	    6, "database '/data/a.db' is already configured at line " },
+	{ __LINE__, DB "[db \"/data/b.db\"]\nreplica = file:///b\n"
+	    "[db \"/data/a.db\"]\nreplica = file:///c\n", 6, "already configured" },
+	{ __LINE__, "[s3]\nregion = a\nregion = b\n", 3,
+	    "key 'region' is set twice in [s3]" },
+	{ __LINE__, DB "sync-interval = 1s\nsync-interval = 2s\n", 4,
+	    "key 'sync-interval' is set twice" },
+	{ __LINE__, DB "replica = file:///other\n", 3, "key 'replica' is set twice" },
+	{ __LINE__, "[daemon]\nlog-level = info\nlog-level = debug\n", 3,
+	    "set twice in [daemon]" },
+	/* database sections */
+	{ __LINE__, "[db \"data/a.db\"]\nreplica = file:///r\n", 2,
+	    "database path 'data/a.db' must be absolute" },
+	{ __LINE__, "[s3]\nregion = a\n\n[db \"/a.db\"]\nsync-interval = 1s\n", -1,
+	    "[db \"/a.db\"] has no 'replica' key" },
+	{ __LINE__, DB "[db \"/b.db\"]\n\n; comment\nretention = 1h\n", -1,
+	    "[db \"/b.db\"] has no 'replica' key" },
+	{ __LINE__, DB "min-checkpoint-page-count = 100\n"
+	    "max-checkpoint-page-count = 50\n", -1,
+	    "max-checkpoint-page-count is below min-checkpoint-page-count" },
+	{ __LINE__, "[db \"/a.db\"]\nreplica = file:///r\n"
+	    "max-checkpoint-page-count = 999\n", -1, "is below" },
+	/* environment references */
+	{ __LINE__, "[s3]\nregion = a\nendpoint = ${LSC_T_UNSET_VAR}\n", 3,
+	    "environment variable 'LSC_T_UNSET_VAR' is not set" },
+	{ __LINE__, "[s3]\nregion = ${LSC_T_REGION\n", 2, "malformed ${...}" },
+	{ __LINE__, "[s3]\nregion = ${}\n", 2, "malformed ${...}" },
+	{ __LINE__, "[db \"${LSC_T_UNSET_VAR}/a.db\"]\nreplica = file:///r\n", 2,
+	    "environment variable 'LSC_T_UNSET_VAR' is not set" },
+	{ __LINE__, "[db \"${LSC_T_REL}/a.db\"]\nreplica = file:///r\n", 2,
+	    "database path 'rel/a.db' must be absolute" },
+	/* a key before any section (not a [daemon] key, see the report) */
+	{ __LINE__, "bogus = 1\n[s3]\nregion = a\n", 1, "bogus" },
+};
+
+static void
+test_errors(void)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_error(bad[i].text, bad[i].line, bad[i].substr,
+		    bad[i].src_line);
+}
+
+/* Lines that do not fit libinih's 200-byte buffer are refused, at the
+ * long line's own number, whether it ends in a newline or not. */
+static void
+test_long_lines(void)
+{
+	char text[1024], value[512];
+	struct lsc_config *cfg;
+
+	/* 196 bytes of text + "\n" is the longest line accepted. */
+	memset(value, 'x', sizeof(value));
+	snprintf(text, sizeof(text), "[s3]\nregion = a\naccess-key-id = %.*s\n",
+	    196 - 16, value);
+	cfg = load_ok(text, __LINE__);
+	if (cfg != NULL)
+		T_EQ_INT(strlen(cfg->s3.access_key_id), 180);
+	cfg_free(cfg);
+
+	snprintf(text, sizeof(text), "[s3]\nregion = a\naccess-key-id = %.*s\n",
+	    197 - 16, value);
+	expect_error(text, 3, "line is longer than 197 bytes", __LINE__);
+	snprintf(text, sizeof(text), "[s3]\nregion = a\n\n\naccess-key-id = %.*s\n"
+	    "endpoint = http://x\n", 250, value);
+	expect_error(text, 5, "line is longer than", __LINE__);
+	/* 600 bytes: libinih would cut it at 192 and see a "line 3" */
+	snprintf(text, sizeof(text), "[s3]\nendpoint = http://%.*s\n", 470, value);
+	expect_error(text, 2, "line is longer than", __LINE__);
+	/* the last line, without a newline */
+	snprintf(text, sizeof(text), "[s3]\nregion = a\nendpoint = http://%.*s",
+	    300, value);
+	expect_error(text, 3, "line is longer than", __LINE__);
+	/* a long comment is refused too: inih would parse its tail */
+	snprintf(text, sizeof(text), "; %.*s\n[s3]\nregion = a\n", 300, value);
+	expect_error(text, 1, "line is longer than", __LINE__);
+}
+
+/* The same through cfg_load, which reads with fgets. */
+static void
+test_long_line_file(void)
+{
+	char *path = fs_join(tmpdir, "long.ini");
+	char value[400];
+	struct lsc_config *cfg = NULL;
+	struct lsc_err err = { 0 };
+	char *want;
+	FILE *fp;
+
+	memset(value, 'y', sizeof(value));
+	fp = fopen(path, "w");
+	T_CHECK(fp != NULL);
+	if (fp == NULL) {
+		free(path);
+		return;
+	}
+	fprintf(fp, "[s3]\nregion = a\n; fine\naccess-key-id = %.*s\n"
+	    "endpoint = http://x\n", 300, value);
+	fclose(fp);
+	chmod(path, 0600);
+	T_EQ_INT(cfg_load(path, &cfg, &err), LSC_ECONFIG);
+	T_CHECK(cfg == NULL);
+	want = xasprintf("%s:4: line is longer than 197 bytes", path);
+	T_EQ_STR(err.msg, want);
+	free(want);
+
+	/* 198 bytes with its newline: one too many */
+	fp = fopen(path, "w");
+	fprintf(fp, "[s3]\naccess-key-id = %.*s\n", 198 - 17, value);
+	fclose(fp);
+	lsc_err_clear(&err);
+	T_EQ_INT(cfg_load(path, &cfg, &err), LSC_ECONFIG);
+	T_CHECK(strstr(err.msg, ":2: line is longer") != NULL);
+
+	fp = fopen(path, "w");
+	fprintf(fp, "[s3]\naccess-key-id = %.*s\n", 197 - 17, value);
+	fclose(fp);
+	lsc_err_clear(&err);
+	T_EQ_INT(cfg_load(path, &cfg, &err), LSC_OK);
+	if (cfg != NULL)
+		T_EQ_INT(strlen(cfg->s3.access_key_id), 180);
+	cfg_free(cfg);
+	free(path);
+}
+
+static void
+test_defaults(void)
+{
+	struct lsc_config *cfg = load_ok(DB, __LINE__);
+	const struct cfg_db *db;
+
+	if (cfg == NULL)
+		return;
+	T_EQ_STR(cfg->file, NAME);
+	T_CHECK(cfg->log_level == NULL);
+	T_CHECK(cfg->metrics == NULL);
+	T_EQ_INT(cfg->ndb, 1);
+	db = &cfg->dbs[0];
+	T_EQ_STR(db->path, "/data/a.db");
+	T_EQ_STR(db->replica, "file:///backup/a");
+	T_CHECK(db->meta_path == NULL);
+	T_CHECK(db->line >= 1 && db->line <= 2);
+	T_EQ_INT(db->sync_interval_ms, 1000);
+	T_EQ_INT(db->snapshot_interval_ms, 24LL * 3600 * 1000);
+	T_EQ_INT(db->retention_ms, 24LL * 3600 * 1000);
+	T_EQ_INT(db->retention_check_interval_ms, 3600 * 1000);
+	T_EQ_INT(db->checkpoint_interval_ms, 60 * 1000);
+	T_EQ_INT(db->min_checkpoint_page_count, 1000);
+	T_EQ_INT(db->max_checkpoint_page_count, 10000);
+	/* nothing set in [s3] or as an override */
+	T_CHECK(cfg->s3.endpoint == NULL && cfg->s3.region == NULL);
+	T_CHECK(cfg->s3.secret_access_key == NULL);
+	T_EQ_INT(cfg->s3.path_style, -1);
+	T_EQ_INT(cfg->s3.skip_verify, -1);
+	T_EQ_INT(cfg->s3.part_size, 0);
+	T_EQ_INT(cfg->s3.connect_timeout_ms, -1);
+	T_EQ_INT(cfg->s3.request_timeout_ms, -1);
+	T_EQ_INT(cfg->s3.max_retries, -1);
+	T_EQ_INT(db->s3.path_style, -1);
+	T_EQ_INT(db->s3.max_retries, -1);
+	T_CHECK(db->s3.region == NULL);
+	cfg_free(cfg);
+
+	/* cfg_db_defaults gives the same numbers */
+	{
+		struct cfg_db d;
+
+		cfg_db_defaults(&d);
+		T_EQ_INT(d.sync_interval_ms, CFG_DEFAULT_SYNC_INTERVAL_MS);
+		T_EQ_INT(d.max_checkpoint_page_count, 10000);
+		T_EQ_INT(d.s3.connect_timeout_ms, -1);
+		T_CHECK(d.path == NULL && d.replica == NULL);
+	}
+
+	/* empty input, comments only */
+	cfg = load_ok("", __LINE__);
+	if (cfg != NULL)
+		T_EQ_INT(cfg->ndb, 0);
+	cfg_free(cfg);
+	cfg = load_ok("; nothing\n# here\n\n", __LINE__);
+	if (cfg != NULL)
+		T_EQ_INT(cfg->ndb, 0);
+	cfg_free(cfg);
+}
+
+static void
+test_all_keys(void)
+{
+	const char *text =
+	    "[daemon]\n"
+	    "log-level = debug\n"
+	    "metrics = 127.0.0.1:9090\n"
+	    "\n"
+	    "[s3]\n"
+	    "endpoint = https://s3.example.com:9000\n"
+	    "region = eu-west-1\n"
+	    "path-style = true\n"
+	    "access-key-id = AKID\n"
+	    "secret-access-key = se;cr#et\n"
+	    "session-token = tok\n"
+	    "ca-file = /etc/ssl/ca.pem\n"
+	    "skip-verify = no\n"
+	    "part-size = 8MiB\n"
+	    "connect-timeout = 5s\n"
+	    "request-timeout = 2m\n"
+	    "max-retries = 7\n"
+	    "\n"
+	    "  [db \"/data/a.db\"]  \n"
+	    "replica = s3://bucket/a\n"
+	    "meta-path = /var/lib/meta\n"
+	    "sync-interval = 250ms\n"
+	    "snapshot-interval = 1h30m\n"
+	    "retention = 72h\n"
+	    "retention-check-interval = 10m\n"
+	    "checkpoint-interval = 0\n"
+	    "min-checkpoint-page-count = 10\n"
+	    "max-checkpoint-page-count = 0\n"
+	    "region = us-east-2\n"
+	    "path-style = 0\n"
+	    "part-size = 5242880\n"
+	    "max-retries = 0\n"
+	    "[db \"/data/b.db\"]\n"
+	    "  replica   =   file:///backup/b  \n"
+	    "access-key-id = a;b ; c\n";
+	struct lsc_config *cfg = load_ok(text, __LINE__);
+	const struct cfg_db *a, *b;
+
+	if (cfg == NULL)
+		return;
+	T_EQ_STR(cfg->log_level, "debug");
+	T_EQ_STR(cfg->metrics, "127.0.0.1:9090");
+	T_EQ_STR(cfg->s3.endpoint, "https://s3.example.com:9000");
+	T_EQ_STR(cfg->s3.region, "eu-west-1");
+	T_EQ_INT(cfg->s3.path_style, 1);
+	T_EQ_STR(cfg->s3.access_key_id, "AKID");
+	/* inline comments are not a thing: values are verbatim */
+	T_EQ_STR(cfg->s3.secret_access_key, "se;cr#et");
+	T_EQ_STR(cfg->s3.session_token, "tok");
+	T_EQ_STR(cfg->s3.ca_file, "/etc/ssl/ca.pem");
+	T_EQ_INT(cfg->s3.skip_verify, 0);
+	T_EQ_INT(cfg->s3.part_size, 8 << 20);
+	T_EQ_INT(cfg->s3.connect_timeout_ms, 5000);
+	T_EQ_INT(cfg->s3.request_timeout_ms, 120000);
+	T_EQ_INT(cfg->s3.max_retries, 7);
+	T_EQ_INT(cfg->ndb, 2);
+	if (cfg->ndb != 2) {
+		cfg_free(cfg);
+		return;
+	}
+	a = &cfg->dbs[0];
+	b = &cfg->dbs[1];
+	T_EQ_STR(a->path, "/data/a.db");
+	T_CHECK(a->line >= 19 && a->line <= 20);
+	T_EQ_STR(a->replica, "s3://bucket/a");
+	T_EQ_STR(a->meta_path, "/var/lib/meta");
+	T_EQ_INT(a->sync_interval_ms, 250);
+	T_EQ_INT(a->snapshot_interval_ms, 5400000);
+	T_EQ_INT(a->retention_ms, 72LL * 3600 * 1000);
+	T_EQ_INT(a->retention_check_interval_ms, 600000);
+	T_EQ_INT(a->checkpoint_interval_ms, 0);
+	T_EQ_INT(a->min_checkpoint_page_count, 10);
+	T_EQ_INT(a->max_checkpoint_page_count, 0);
+	T_EQ_STR(a->s3.region, "us-east-2");
+	T_EQ_INT(a->s3.path_style, 0);
+	T_EQ_INT(a->s3.part_size, 5242880);
+	T_EQ_INT(a->s3.max_retries, 0);
+	T_CHECK(a->s3.endpoint == NULL);
+	T_EQ_STR(b->path, "/data/b.db");
+	T_CHECK(b->line >= 33 && b->line <= 34);
+	/* surrounding blanks go, inner ones and ';' stay */
+	T_EQ_STR(b->replica, "file:///backup/b");
+	T_EQ_STR(b->s3.access_key_id, "a;b ; c");
+	T_EQ_INT(b->sync_interval_ms, 1000);
+	cfg_free(cfg);
+}
+
+static void
+test_env(void)
+{
+	struct lsc_config *cfg;
+
+	setenv("LSC_T_REGION", "ap-south-1", 1);
+	setenv("LSC_T_DIR", "/srv/data", 1);
+	setenv("LSC_T_EMPTY", "", 1);
+	setenv("LSC_T_REL", "rel", 1);
+	cfg = load_ok("[s3]\nregion = ${LSC_T_REGION}\n"
+	    "endpoint = http://${LSC_T_REGION}.example:${LSC_T_EMPTY}9000\n"
+	    "access-key-id = $LSC_T_REGION {x} $\n"
+	    "[db \"${LSC_T_DIR}/app.db\"]\n"
+	    "replica = file://${LSC_T_DIR}/backup\n", __LINE__);
+	if (cfg == NULL)
+		return;
+	T_EQ_STR(cfg->s3.region, "ap-south-1");
+	T_EQ_STR(cfg->s3.endpoint, "http://ap-south-1.example:9000");
+	/* only ${...} is a reference */
+	T_EQ_STR(cfg->s3.access_key_id, "$LSC_T_REGION {x} $");
+	T_EQ_INT(cfg->ndb, 1);
+	if (cfg->ndb == 1) {
+		T_EQ_STR(cfg->dbs[0].path, "/srv/data/app.db");
+		T_EQ_STR(cfg->dbs[0].replica, "file:///srv/data/backup");
+	}
+	cfg_free(cfg);
+
+	/* a variable that expands to nothing leaves an empty, bad value */
+	expect_error("[s3]\nregion = ${LSC_T_EMPTY}\n", 2, "bad region", __LINE__);
+	unsetenv("LSC_T_REGION");
+	expect_error("[s3]\nregion = ${LSC_T_REGION}\n", 2,
+	    "'LSC_T_REGION' is not set", __LINE__);
+}
+
+static int
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL)
+		return -1;
+	fputs(text, fp);
+	fclose(fp);
+	return chmod(path, mode);
+}
+
+/* A secret written in a file that group or others can read is refused;
+ * one that comes from ${VAR} is fine anywhere. */
+static void
+test_secret_permissions(void)
+{
+	char *path = fs_join(tmpdir, "secret.ini");
+	struct lsc_config *cfg = NULL;
+	struct lsc_err err = { 0 };
+	static const struct {
+		const char	*text;
+		mode_t		 mode;
+		int		 ok;
+		int		 line;
+	} cases[] = {
+		{ "[s3]\nregion = a\nsecret-access-key = abc;d\n", 0644, 0, 3 },
+		{ "[s3]\nregion = a\nsecret-access-key = abc;d\n", 0640, 0, 3 },
+		{ "[s3]\nregion = a\nsecret-access-key = abc;d\n", 0604, 0, 3 },
+		{ "[s3]\nregion = a\nsecret-access-key = abc;d\n", 0600, 1, 0 },
+		{ "[s3]\nregion = a\nsecret-access-key = abc;d\n", 0400, 1, 0 },
+		{ "[s3]\nsession-token = tok\n", 0644, 0, 2 },
+		{ DB "secret-access-key = abc\n", 0644, 0, 3 },
+		{ "[s3]\nsecret-access-key = ${LSC_T_SECRET}\n", 0644, 1, 0 },
+		{ "[s3]\nsecret-access-key = \n", 0644, 1, 0 },
+		{ "[s3]\naccess-key-id = AKID\n", 0644, 1, 0 },
+	};
+
+	setenv("LSC_T_SECRET", "s3cr3t;x", 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		lsc_err_clear(&err);
+		cfg = NULL;
+		T_EQ_INT(write_file(path, cases[i].text, cases[i].mode), 0);
+		if (cases[i].ok) {
+			T_EQ_INT(cfg_load(path, &cfg, &err), LSC_OK);
+			T_CHECK(cfg != NULL);
+			if (cfg != NULL)
+				T_EQ_STR(cfg->file, path);
+			if (cfg != NULL && i == 7)
+				T_EQ_STR(cfg->s3.secret_access_key, "s3cr3t;x");
+			if (cfg != NULL && i == 3)
+				T_EQ_STR(cfg->s3.secret_access_key, "abc;d");
+			cfg_free(cfg);
+		} else {
+			char *want = xasprintf("%s:%d: ", path, cases[i].line);
+
+			T_EQ_INT(cfg_load(path, &cfg, &err), LSC_ECONFIG);
+			T_CHECK(cfg == NULL);
+			T_CHECK(strncmp(err.msg, want, strlen(want)) == 0);
+			T_CHECK(strstr(err.msg, "readable by group or others") != NULL);
+			/* the secret itself is not in the message */
+			T_CHECK(strstr(err.msg, "abc") == NULL);
+			free(want);
+		}
+	}
+	unlink(path);
+
+	/* a missing file */
+	lsc_err_clear(&err);
+	T_EQ_INT(cfg_load(path, &cfg, &err), LSC_ECONFIG);
+	T_CHECK(strstr(err.msg, "cannot read config") != NULL);
+	free(path);
+}
+
+static void
+test_parse_duration(void)
+{
+	static const struct { const char *s; int64_t ms; } good[] = {
+		{ "500ms", 500 }, { "1s", 1000 }, { "1h30m", 5400000 },
+		{ "0", 0 }, { "0s", 0 }, { "0ms", 0 }, { "1m30s", 90000 },
+		{ "2h", 7200000 }, { "1s500ms", 1500 }, { "90m", 5400000 },
+		{ "24h", 86400000 }, { "876000h", 876000LL * 3600 * 1000 },
+		{ "007s", 7000 },
+	};
+	static const char *const badv[] = {
+		"", "1d", "1", "s", "ms", "-1s", "+1s", "1.5s", " 1s", "1s ",
+		"1S", "1H", "1sm", "1msx", "h1", "00", "1 s", "876001h",
+		"99999999999999999999s", "9223372036854775807h",
+		"9223372036854775807ms9223372036854775807ms", "1us", "1ns",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int64_t ms = -7;
+
+		T_EQ_INT(cfg_parse_duration(good[i].s, &ms), 0);
+		T_EQ_INT(ms, good[i].ms);
+	}
+	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
+		int64_t ms = -7;
+		int rc = cfg_parse_duration(badv[i], &ms);
+
+		if (rc != -1 || ms != -7)
+			printf("  duration '%s' -> rc %d ms %lld\n", badv[i], rc,
+			    (long long)ms);
+		T_EQ_INT(rc, -1);
+		T_EQ_INT(ms, -7);	/* untouched on error */
+	}
+}
+
+static void
+test_parse_size(void)
+{
+	static const struct { const char *s; uint64_t n; } good[] = {
+		{ "8MiB", 8ULL << 20 }, { "5242880", 5242880 },
+		{ "1GB", 1000000000 }, { "64KiB", 65536 }, { "1G", 1ULL << 30 },
+		{ "10B", 10 }, { "0", 0 }, { "3KB", 3000 }, { "2MB", 2000000 },
+		{ "4K", 4096 }, { "5M", 5ULL << 20 }, { "5GiB", 5ULL << 30 },
+	};
+	static const char *const badv[] = {
+		"", "MiB", "8 MiB", "8mib", "8MiB ", "-1", "+1", "1.5MiB",
+		"18446744073709551616", "20000000000GiB", "1TiB", "1kb", "8Mi",
+		" 8MiB", "0x10",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		uint64_t n = 7;
+
+		T_EQ_INT(cfg_parse_size(good[i].s, &n), 0);
+		T_CHECK(n == good[i].n);
+	}
+	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
+		uint64_t n = 7;
+		int rc = cfg_parse_size(badv[i], &n);
+
+		if (rc != -1)
+			printf("  size '%s' -> rc %d\n", badv[i], rc);
+		T_EQ_INT(rc, -1);
+		T_CHECK(n == 7);
+	}
+}
+
+static void
+test_parse_bool(void)
+{
+	static const struct { const char *s; int v; } cases[] = {
+		{ "true", 1 }, { "yes", 1 }, { "1", 1 }, { "on", 1 },
+		{ "false", 0 }, { "no", 0 }, { "0", 0 }, { "off", 0 },
+		{ "", -1 }, { "TRUE", -1 }, { "y", -1 }, { "2", -1 },
+		{ "true ", -1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_EQ_INT(cfg_parse_bool(cases[i].s), cases[i].v);
+}
+
+static void
+test_s3_merge(void)
+{
+	struct cfg_s3 db, global, out;
+
+	cfg_s3_init(&db);
+	cfg_s3_init(&global);
+	global.endpoint = xstrdup("http://global");
+	global.region = xstrdup("global-region");
+	global.access_key_id = xstrdup("GLOBALKEY");
+	global.secret_access_key = xstrdup("globalsecret");
+	global.path_style = 1;
+	global.skip_verify = 1;
+	global.part_size = 16 << 20;
+	global.connect_timeout_ms = 1000;
+	global.max_retries = 5;
+	db.region = xstrdup("db-region");
+	db.session_token = xstrdup("dbtoken");
+	db.path_style = 0;		/* an explicit 0 beats the global 1 */
+	db.request_timeout_ms = 0;	/* and an explicit 0 ms */
+	db.max_retries = 0;
+
+	cfg_s3_merge(&db, &global, &out);
+	T_EQ_STR(out.endpoint, "http://global");
+	T_EQ_STR(out.region, "db-region");
+	T_EQ_STR(out.access_key_id, "GLOBALKEY");
+	T_EQ_STR(out.secret_access_key, "globalsecret");
+	T_EQ_STR(out.session_token, "dbtoken");
+	T_CHECK(out.ca_file == NULL);
+	T_EQ_INT(out.path_style, 0);
+	T_EQ_INT(out.skip_verify, 1);
+	T_EQ_INT(out.part_size, 16 << 20);
+	T_EQ_INT(out.connect_timeout_ms, 1000);
+	T_EQ_INT(out.request_timeout_ms, 0);
+	T_EQ_INT(out.max_retries, 0);
+	/* out owns copies */
+	T_CHECK(out.region != db.region && out.endpoint != global.endpoint);
+	cfg_s3_release(&out);
+	T_CHECK(out.region == NULL);
+	T_EQ_INT(out.path_style, -1);
+
+	/* NULL on either side */
+	cfg_s3_merge(NULL, &global, &out);
+	T_EQ_STR(out.region, "global-region");
+	T_EQ_INT(out.path_style, 1);
+	cfg_s3_release(&out);
+	cfg_s3_merge(&db, NULL, &out);
+	T_EQ_STR(out.region, "db-region");
+	T_CHECK(out.endpoint == NULL);
+	T_EQ_INT(out.skip_verify, -1);
+	T_EQ_INT(out.connect_timeout_ms, -1);
+	T_EQ_INT(out.part_size, 0);
+	cfg_s3_release(&out);
+	cfg_s3_merge(NULL, NULL, &out);
+	T_CHECK(out.endpoint == NULL && out.region == NULL);
+	T_EQ_INT(out.max_retries, -1);
+	cfg_s3_release(&out);
+	cfg_s3_release(&db);
+	cfg_s3_release(&global);
+
+	/* the same through a loaded config */
+	{
+		struct lsc_config *cfg = load_ok("[s3]\nregion = a\n"
+		    "endpoint = http://e\nmax-retries = 3\n"
+		    "[db \"/x.db\"]\nreplica = s3://b/x\nregion = b\n"
+		    "max-retries = 0\n", __LINE__);
+
+		if (cfg == NULL)
+			return;
+		cfg_s3_merge(&cfg->dbs[0].s3, &cfg->s3, &out);
+		T_EQ_STR(out.region, "b");
+		T_EQ_STR(out.endpoint, "http://e");
+		T_EQ_INT(out.max_retries, 0);
+		cfg_s3_release(&out);
+		cfg_free(cfg);
+	}
+}
+
+static void
+test_find_db(void)
+{
+	char cwd[4096], here[4096];
+	char *text;
+	struct lsc_config *cfg;
+	char *sub;
+
+	T_CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	sub = fs_join(tmpdir, "dbs");
+	T_EQ_INT(mkdir(sub, 0700), 0);
+	T_EQ_INT(chdir(sub), 0);
+	T_CHECK(getcwd(here, sizeof(here)) != NULL);
+	text = xasprintf("[db \"/srv/a.db\"]\nreplica = file:///r/a\n"
+	    "[db \"%s/b.db\"]\nreplica = file:///r/b\n", here);
+	cfg = load_ok(text, __LINE__);
+	if (cfg != NULL) {
+		const struct cfg_db *d;
+
+		d = cfg_find_db(cfg, "/srv/a.db");
+		T_CHECK(d == &cfg->dbs[0]);
+		T_CHECK(cfg_find_db(cfg, "/srv/b.db") == NULL);
+		T_CHECK(cfg_find_db(cfg, "/srv/a.db-wal") == NULL);
+		T_CHECK(cfg_find_db(cfg, "/srv") == NULL);
+		/* relative paths are made absolute against the cwd */
+		T_CHECK(cfg_find_db(cfg, "b.db") == &cfg->dbs[1]);
+		T_CHECK(cfg_find_db(cfg, "./b.db") == &cfg->dbs[1]);
+		T_CHECK(cfg_find_db(cfg, "a.db") == NULL);
+		T_CHECK(cfg_find_db(NULL, "/srv/a.db") == NULL);
+		cfg_free(cfg);
+	}
+	free(text);
+	T_EQ_INT(chdir(cwd), 0);
+	rmdir(sub);
+	free(sub);
+}
+
+/* Locate litestream-c.ini: $LSC_SRCDIR, the cwd (make runs tests from the
+ * repository root), or beside this source file. */
+static char *
+example_path(void)
+{
+	const char *src = getenv("LSC_SRCDIR");
+	char *dir, *p;
+
+	if (src != NULL && *src != '\0')
+		return fs_join(src, "litestream-c.ini");
+	if (access("litestream-c.ini", R_OK) == 0)
+		return xstrdup("litestream-c.ini");
+	dir = fs_dirname(__FILE__);
+	p = xasprintf("%s/../../litestream-c.ini", dir);
+	free(dir);
+	return p;
+}
+
+/*
+ * The example config loads as shipped, and again with every disabled
+ * setting ("#key = value" at the start of a line; prose comments use ';')
+ * switched on, so every documented default and example is valid.
+ */
+static void
+test_example(void)
+{
+	char *path = example_path(), *text = NULL, *tmp;
+	struct lsc_config *cfg = NULL;
+	struct lsc_err err = { 0 };
+	size_t len = 0, enabled = 0;
+	char *out, *o;
+
+	if (cfg_load(path, &cfg, &err) != LSC_OK)
+		printf("  %s: %s\n", path, err.msg);
+	T_CHECK(err.code == LSC_OK && cfg != NULL);
+	if (cfg != NULL)
+		T_CHECK(cfg->ndb >= 1);
+	cfg_free(cfg);
+	cfg = NULL;
+
+	lsc_err_clear(&err);
+	T_EQ_INT(fs_read_small(path, 1 << 20, &text, &len, &err), LSC_OK);
+	if (text == NULL) {
+		free(path);
+		return;
+	}
+	/* Every line fits libinih's buffer with room to spare. */
+	{
+		size_t col = 0, longest = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			if (text[i] == '\n') {
+				col = 0;
+			} else if (++col > longest) {
+				longest = col;
+			}
+		}
+		T_CHECK(longest < 120);
+		T_CHECK(len > 0 && text[len - 1] == '\n');
+	}
+	out = xmalloc(len + 1);
+	o = out;
+	for (const char *s = text; *s != '\0'; ) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - s + 1) : strlen(s);
+
+		if (s[0] == '#' && s[1] >= 'a' && s[1] <= 'z') {
+			s++;
+			n--;
+			enabled++;
+		} else if (s[0] == '#' && s[1] == '[') {
+			s++;
+			n--;
+		}
+		memcpy(o, s, n);
+		o += n;
+		s += n;
+	}
+	*o = '\0';
+	T_CHECK(enabled >= 29);
+
+	/* The enabled variant reads secrets from ${VAR}, so 0644 is fine. */
+	setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG;example", 1);
+	setenv("AWS_SESSION_TOKEN", "token", 1);
+	tmp = fs_join(tmpdir, "example-all.ini");
+	T_EQ_INT(write_file(tmp, out, 0644), 0);
+	lsc_err_clear(&err);
+	if (cfg_load(tmp, &cfg, &err) != LSC_OK)
+		printf("  %s (all settings enabled): %s\n", path, err.msg);
+	T_CHECK(err.code == LSC_OK && cfg != NULL);
+	if (cfg != NULL) {
+		/* the enabled [s3] section names each of its keys */
+		T_CHECK(cfg->log_level != NULL && cfg->metrics != NULL);
+		T_CHECK(cfg->s3.endpoint != NULL && cfg->s3.region != NULL);
+		T_CHECK(cfg->s3.access_key_id != NULL);
+		T_EQ_STR(cfg->s3.secret_access_key, "wJalrXUtnFEMI/K7MDENG;example");
+		T_CHECK(cfg->s3.session_token != NULL);
+		T_CHECK(cfg->s3.ca_file != NULL);
+		T_CHECK(cfg->s3.path_style >= 0 && cfg->s3.skip_verify >= 0);
+		T_CHECK(cfg->s3.part_size != 0);
+		T_CHECK(cfg->s3.connect_timeout_ms >= 0);
+		T_CHECK(cfg->s3.request_timeout_ms >= 0);
+		T_CHECK(cfg->s3.max_retries >= 0);
+		T_CHECK(cfg->ndb >= 2);
+		/* the documented defaults are the real ones */
+		for (size_t i = 0; i < cfg->ndb; i++) {
+			const struct cfg_db *d = &cfg->dbs[i];
+
+			if (d->meta_path == NULL)
+				continue;
+			T_EQ_INT(d->sync_interval_ms, CFG_DEFAULT_SYNC_INTERVAL_MS);
+			T_EQ_INT(d->snapshot_interval_ms,
+			    CFG_DEFAULT_SNAPSHOT_INTERVAL_MS);
+			T_EQ_INT(d->retention_ms, CFG_DEFAULT_RETENTION_MS);
+			T_EQ_INT(d->retention_check_interval_ms,
+			    CFG_DEFAULT_RETENTION_CHECK_MS);
+			T_EQ_INT(d->checkpoint_interval_ms,
+			    CFG_DEFAULT_CHECKPOINT_INTERVAL_MS);
+			T_EQ_INT(d->min_checkpoint_page_count,
+			    CFG_DEFAULT_MIN_CHECKPOINT_PAGES);
+			T_EQ_INT(d->max_checkpoint_page_count,
+			    CFG_DEFAULT_MAX_CHECKPOINT_PAGES);
+		}
+	}
+	cfg_free(cfg);
+	unlink(tmp);
+	free(tmp);
+	free(out);
+	free(text);
+	free(path);
+}
+
+int
+main(void)
+{
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	unsetenv("LSC_T_UNSET_VAR");
+	setenv("LSC_T_REL", "rel", 1);
+	test_errors();
+	test_long_lines();
+	test_long_line_file();
+	test_defaults();
+	test_all_keys();
+	test_env();
+	test_secret_permissions();
+	test_parse_duration();
+	test_parse_size();
+	test_parse_bool();
+	test_s3_merge();
+	test_find_db();
+	test_example();
+	fs_remove_tree(tmpdir, NULL);
+	return t_done();
+}
