@@ -83,6 +83,18 @@ parse_endpoint(const char *ep, char **scheme, char **host, struct lsc_err *err)
 	return LSC_OK;
 }
 
+/* "[::1]:9000", "127.0.0.1", "10.0.0.1:9000" */
+static int
+is_ip_host(const char *h)
+{
+	if (h[0] == '[')
+		return 1;
+	for (; *h && *h != ':'; h++)
+		if (!(isdigit((unsigned char)*h) || *h == '.'))
+			return 0;
+	return 1;
+}
+
 static int
 check_bucket(const char *b, struct lsc_err *err)
 {
@@ -143,9 +155,10 @@ s3_client_new(const struct s3_config *cfg, struct lsc_err *err)
 	c->bucket = xstrdup(cfg->bucket);
 	c->region = xstrdup(region);
 	c->path_style = cfg->path_style;
-	/* A dotted bucket cannot be a TLS host name under a wildcard cert. */
-	if (!c->path_style && strchr(c->bucket, '.') != NULL &&
-	    strcmp(c->scheme, "https") == 0)
+	/* A dotted bucket cannot be a TLS host name under a wildcard cert,
+	 * and an IP address cannot take a bucket in front of it. */
+	if (!c->path_style && ((strchr(c->bucket, '.') != NULL &&
+	    strcmp(c->scheme, "https") == 0) || is_ip_host(c->host)))
 		c->path_style = 1;
 	c->max_retries = cfg->max_retries;
 	c->stop = cfg->stop;
