@@ -105,10 +105,13 @@ repl_open(struct repl *r, struct lsc_err *err)
 		return rc;
 	if ((rc = shadow_init(&r->sh, r->path, r->cfg.meta_path, err)) != LSC_OK)
 		goto fail;
-	/* An empty or missing WAL gets a header and a frame before we pin. */
-	if ((rc = wal_db_bump(r->db, WAL_CONN_A, err)) != LSC_OK ||
-	    (rc = wal_db_pin(r->db, WAL_CONN_A, err)) != LSC_OK ||
-	    (rc = shadow_resume(&r->sh, &reason, err)) != LSC_OK)
+	/*
+	 * Check continuity against the WAL as we find it, before our own
+	 * first write: that write (which gives the pin a real read mark) may
+	 * restart a fully checkpointed WAL, and the capture that follows
+	 * proves that restart like any other.
+	 */
+	if ((rc = shadow_resume(&r->sh, &reason, err)) != LSC_OK)
 		goto fail;
 	if (reason != NULL) {
 		if (strcmp(reason, "no generation exists") != 0)
@@ -118,7 +121,9 @@ repl_open(struct repl *r, struct lsc_err *err)
 	} else {
 		log_db(LOG_INFO, r->path, "resumed generation\tgeneration=%s "
 		    "index=%08x", r->sh.gen, r->sh.index);
-		rc = repl_capture(r, 0, 0, err);
+		if ((rc = wal_db_bump(r->db, WAL_CONN_A, err)) == LSC_OK &&
+		    (rc = wal_db_pin(r->db, WAL_CONN_A, err)) == LSC_OK)
+			rc = repl_capture(r, 1, 0, err);
 		if (rc == CONTINUITY_LOST) {
 			reason = err->msg[0] ? xstrdup(err->msg) : NULL;
 			lsc_err_clear(err);

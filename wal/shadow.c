@@ -570,16 +570,18 @@ shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
 		res->reason = "wal truncated by another process";
 		goto out;
 	}
-	/* Roll before this pass could take the shadow past the index limit. */
-	if (sh->size > WAL_HDR_LEN &&
+	/*
+	 * Roll before this pass could take the shadow past the index limit.
+	 * Only a segment's start offset is in its name, so one pass (one
+	 * segment) may run past the limit when a single transaction is that
+	 * big; the index then rolls on the next pass.
+	 */
+	if (sh->size > WAL_HDR_LEN && end > sh->src_off &&
 	    sh->size + (end - sh->src_off) > sh->max_index_bytes) {
 		if ((rc = roll_index(sh, err)) != LSC_OK)
 			goto out;
 		res->new_index = 1;
 	}
-	if (end - sh->src_off > sh->max_index_bytes - WAL_HDR_LEN)
-		end = sh->src_off + wal_align(sh->src.page_size,
-		    sh->max_index_bytes) - WAL_HDR_LEN;
 	rc = copy_frames(sh, fd, sh->src_off, end, res, err);
 out:
 	close(fd);

@@ -111,6 +111,10 @@ wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err)
 		/* Keep the -wal file when we close: the app may still use it. */
 		sqlite3_file_control(db->conn[c], "main", SQLITE_FCNTL_PERSIST_WAL,
 		    &persist);
+		/* Closing must not checkpoint either: the WAL we leave behind is
+		 * what lets the next start resume the same generation. */
+		sqlite3_db_config(db->conn[c], SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+		    NULL);
 		/* Only we checkpoint on our connections, on our schedule. */
 		if ((rc = exec(db, db->conn[c], "PRAGMA wal_autocheckpoint = 0",
 		    err)))
