@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The streaming apply engine (contract in apply.h).  The result is what
+ * SQLite's own checkpoint of each index's WAL would leave in the database
+ * file: every committed frame's page at (pgno - 1) * page_size, in log
+ * order, then the file cut to the last commit's size.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "restore/apply.h"
+
+static const char sqlite_magic[16] = "SQLite format 3";	/* with its NUL */
+
+void
+apply_init(struct db_apply *a, int fd, const char *spool_dir, const char *gen)
+{
+	memset(a, 0, sizeof(*a));
+	a->fd = fd;
+	a->spool_dir = spool_dir;
+	a->gen = gen;
+	a->spool_fd = -1;
+}
+
+void
+apply_release(struct db_apply *a)
+{
+	if (a == NULL)
+		return;
+	free(a->frame);
+	free(a->pend);
+	if (a->spool_fd >= 0)
+		close(a->spool_fd);
+	a->frame = a->pend = NULL;
+	a->spool_fd = -1;
+}
+
+static int
+stopped(const struct db_apply *a, struct lsc_err *err)
+{
+	if (a->stop != NULL && *a->stop)
+		return lsc_seterr(err, LSC_ESTOP, 0, "interrupted");
+	return LSC_OK;
+}
+
+void
+apply_snapshot_begin(struct db_apply *a, const char *key)
+{
+	a->snap_key = key;
+	a->snap_len = 0;
+}
+
+int
+apply_snapshot_feed(void *ctx, const void *data, size_t len,
+    struct lsc_err *err)
+{
+	struct db_apply *a = ctx;
+	int rc;
+
+	if ((rc = stopped(a, err)) != LSC_OK)
+		return rc;
+	if (a->snap_len < SQLITE_HDR_LEN) {
+		size_t n = SQLITE_HDR_LEN - a->snap_len;
+
+		memcpy(a->dbhdr + a->snap_len, data, n < len ? n : len);
+	}
+	if (pwrite_full(a->fd, data, len, (off_t)a->snap_len) != 0)
+		return lsc_seterr(err, LSC_EIO, errno,
+		    "cannot write the restored database: %s", strerror(errno));
+	a->snap_len += len;
+	return LSC_OK;
+}
+
+int
+apply_snapshot_end(struct db_apply *a, struct lsc_err *err)
+{
+	uint32_t ps;
+
+	if (a->snap_len < SQLITE_HDR_LEN ||
+	    memcmp(a->dbhdr, sqlite_magic, sizeof(sqlite_magic)) != 0)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "snapshot '%s' is not a SQLite database (%" PRIu64 " bytes, "
+		    "no \"SQLite format 3\" header)", a->snap_key, a->snap_len);
+	ps = (uint32_t)a->dbhdr[16] << 8 | a->dbhdr[17];
+	if (ps == 1)
+		ps = 65536;
+	if (ps < WAL_MIN_PAGE || ps > WAL_MAX_PAGE || (ps & (ps - 1)) != 0)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "snapshot '%s' has an invalid page size %" PRIu32, a->snap_key,
+		    ps);
+	if (a->snap_len % ps != 0)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "snapshot '%s' is %" PRIu64 " bytes, not a whole number of "
+		    "%" PRIu32 "-byte pages", a->snap_key, a->snap_len, ps);
+	a->page_size = ps;
+	a->db_pages = (uint32_t)(a->snap_len / ps);
+	a->frame = xmalloc(wal_frame_len(ps));
+	a->pend_cap = APPLY_PENDING_MEM < wal_frame_len(ps) ?
+	    wal_frame_len(ps) : APPLY_PENDING_MEM;
+	a->pend = xmalloc(a->pend_cap);
+	return LSC_OK;
+}
+
+void
+apply_index_begin(struct db_apply *a, uint32_t index)
+{
+	a->index = index;
+	a->key = NULL;
+	a->pos = 0;
+	a->have_hdr = 0;
+	a->frame_have = 0;
+	a->pend_len = 0;
+	a->spool_len = 0;
+	a->pend_frames = 0;
+	a->commit_pages = 0;
+	a->index_commits = 0;
+	a->last_commit_end = 0;
+}
+
+int
+apply_segment_begin(struct db_apply *a, const char *key, uint64_t offset,
+    struct lsc_err *err)
+{
+	if (offset != a->pos)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "gap in generation %s index %08" PRIx32 ": expected offset %"
+		    PRIu64 " (%" PRIx64 "), found %" PRIu64 " (%" PRIx64 ") in '%s'",
+		    a->gen, a->index, a->pos, a->pos, offset, offset, key);
+	a->key = key;
+	return LSC_OK;
+}
+
+/* Write one frame's page into the database. */
+static int
+put_page(struct db_apply *a, const uint8_t *frame, struct lsc_err *err)
+{
+	uint32_t pgno = wal_get32(frame);
+
+	if (pwrite_full(a->fd, frame + WAL_FRAME_HDR_LEN, a->page_size,
+	    (off_t)(pgno - 1) * a->page_size) != 0)
+		return lsc_seterr(err, LSC_EIO, errno,
+		    "cannot write the restored database: %s", strerror(errno));
+	return LSC_OK;
+}
+
+static int
+spill(struct db_apply *a, struct lsc_err *err)
+{
+	if (a->spool_fd < 0) {
+		/* Unnamed, so nothing is left behind whatever happens. */
+		a->spool_fd = open(a->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC,
+		    0600);
+		if (a->spool_fd < 0) {
+			char *p = xasprintf("%s/.lsc-pending-XXXXXX", a->spool_dir);
+
+			a->spool_fd = mkostemp(p, O_CLOEXEC);
+			if (a->spool_fd >= 0)
+				unlink(p);
+			free(p);
+		}
+		if (a->spool_fd < 0)
+			return lsc_seterr(err, LSC_EIO, errno,
+			    "cannot create a temp file in '%s': %s", a->spool_dir,
+			    strerror(errno));
+	}
+	if (pwrite_full(a->spool_fd, a->pend, a->pend_len,
+	    (off_t)a->spool_len) != 0)
+		return lsc_seterr(err, LSC_EIO, errno,
+		    "cannot write a temp file in '%s': %s", a->spool_dir,
+		    strerror(errno));
+	a->spool_len += a->pend_len;
+	a->pend_len = 0;
+	return LSC_OK;
+}
+
+/* The transaction is committed: write its frames in log order. */
+static int
+flush_pending(struct db_apply *a, struct lsc_err *err)
+{
+	size_t flen = wal_frame_len(a->page_size);
+	uint8_t *tmp = NULL;
+	int rc = LSC_OK;
+
+	if (a->spool_len > 0) {
+		tmp = xmalloc(flen);
+		for (uint64_t off = 0; rc == LSC_OK && off < a->spool_len;
+		    off += flen) {
+			ssize_t n = pread_full(a->spool_fd, tmp, flen, (off_t)off);
+
+			if (n != (ssize_t)flen)
+				rc = lsc_seterr(err, LSC_EIO, errno,
+				    "cannot read back a temp file in '%s'",
+				    a->spool_dir);
+			else
+				rc = put_page(a, tmp, err);
+		}
+		free(tmp);
+	}
+	for (size_t off = 0; rc == LSC_OK && off < a->pend_len; off += flen)
+		rc = put_page(a, a->pend + off, err);
+	a->pend_len = 0;
+	a->spool_len = 0;
+	return rc;
+}
+
+/* A whole frame is in a->frame; it started at index offset `at`. */
+static int
+frame_done(struct db_apply *a, uint64_t at, struct lsc_err *err)
+{
+	size_t flen = wal_frame_len(a->page_size);
+	struct wal_frame_hdr fh;
+	int rc;
+
+	wal_frame_hdr_parse(a->frame, &fh);
+	if (fh.salt1 != a->hdr.salt1 || fh.salt2 != a->hdr.salt2)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "corrupt WAL segment '%s': frame at offset %" PRIu64 " has "
+		    "salts %08" PRIx32 "/%08" PRIx32 ", the index header %08" PRIx32
+		    "/%08" PRIx32, a->key, at, fh.salt1, fh.salt2, a->hdr.salt1,
+		    a->hdr.salt2);
+	if (!wal_frame_check(&a->hdr, a->frame, a->s))
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "corrupt WAL segment '%s': frame at offset %" PRIu64 " breaks "
+		    "the checksum chain", a->key, at);
+	if (fh.pgno == 0)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "corrupt WAL segment '%s': frame at offset %" PRIu64 " has "
+		    "page number 0", a->key, at);
+	if (a->pend_len + flen > a->pend_cap && (rc = spill(a, err)) != LSC_OK)
+		return rc;
+	memcpy(a->pend + a->pend_len, a->frame, flen);
+	a->pend_len += flen;
+	a->pend_frames++;
+	if (fh.commit == 0)
+		return LSC_OK;
+	if ((rc = flush_pending(a, err)) != LSC_OK)
+		return rc;
+	a->frames += a->pend_frames;
+	a->pend_frames = 0;
+	a->commit_pages = fh.commit;
+	a->index_commits++;
+	a->commits++;
+	a->last_commit_end = at + flen;
+	return LSC_OK;
+}
+
+int
+apply_wal_feed(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	struct db_apply *a = ctx;
+	const uint8_t *p = data;
+	size_t flen = wal_frame_len(a->page_size);
+	struct lsc_err e = { 0 };
+	int rc;
+
+	if ((rc = stopped(a, err)) != LSC_OK)
+		return rc;
+	while (len > 0) {
+		size_t n;
+
+		if (!a->have_hdr) {
+			n = WAL_HDR_LEN - (size_t)a->pos;
+			n = n < len ? n : len;
+			memcpy(a->hdrbuf + a->pos, p, n);
+			a->pos += n;
+			p += n;
+			len -= n;
+			if (a->pos < WAL_HDR_LEN)
+				continue;
+			if ((rc = wal_hdr_parse(a->hdrbuf, &a->hdr, &e)) != LSC_OK)
+				return lsc_seterr(err, rc, 0, "bad WAL header in '%s': %s",
+				    a->key, e.msg);
+			if (a->hdr.page_size != a->page_size)
+				return lsc_seterr(err, LSC_ECORRUPT, 0,
+				    "WAL header in '%s' has page size %" PRIu32 ", the "
+				    "snapshot %" PRIu32, a->key, a->hdr.page_size,
+				    a->page_size);
+			a->s[0] = a->hdr.cksum1;
+			a->s[1] = a->hdr.cksum2;
+			a->have_hdr = 1;
+			continue;
+		}
+		n = flen - a->frame_have;
+		n = n < len ? n : len;
+		memcpy(a->frame + a->frame_have, p, n);
+		a->frame_have += n;
+		a->pos += n;
+		p += n;
+		len -= n;
+		if (a->frame_have == flen) {
+			a->frame_have = 0;
+			if ((rc = frame_done(a, a->pos - flen, err)) != LSC_OK)
+				return rc;
+		}
+	}
+	return LSC_OK;
+}
+
+int
+apply_index_end(struct db_apply *a, struct lsc_err *err)
+{
+	if (a->pos > 0 && !a->have_hdr)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "WAL index %08" PRIx32 " of generation %s ends inside its "
+		    "header ('%s')", a->index, a->gen, a->key);
+	if (a->pend_frames > 0 || a->frame_have > 0)
+		log_info("ignoring WAL after the last commit\tgeneration=%s "
+		    "index=%08" PRIx32 " offset=%" PRIu64 " frames=%" PRIu64
+		    " partial_bytes=%zu", a->gen, a->index, a->last_commit_end,
+		    a->pend_frames, a->frame_have);
+	a->pend_len = 0;
+	a->spool_len = 0;
+	a->pend_frames = 0;
+	a->frame_have = 0;
+	if (a->index_commits > 0) {
+		if (ftruncate(a->fd, (off_t)a->commit_pages * a->page_size) != 0)
+			return lsc_seterr(err, LSC_EIO, errno,
+			    "cannot truncate the restored database: %s",
+			    strerror(errno));
+		a->db_pages = a->commit_pages;
+	}
+	a->indexes++;
+	return LSC_OK;
+}

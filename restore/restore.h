@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Carrying out a restore plan: stream the snapshot and every planned WAL
+ * segment from the replica through the LZ4 reader into the apply engine,
+ * building `<output>.lsc-tmp-<pid>` beside the output; check it with
+ * SQLite's `PRAGMA integrity_check` (opened read-only and immutable, so no
+ * -wal or -shm file appears); fsync it; rename it to the output without
+ * ever replacing an existing file; fsync the directory.
+ *
+ * On any failure the temp file is removed, nothing is left at `output`,
+ * and `err` names the object and the reason in one line.  Memory is
+ * bounded by an LZ4 block, a WAL frame and the apply engine's pending
+ * buffer, whatever the database size.
+ */
+#ifndef LSC_RESTORE_H
+#define LSC_RESTORE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "replica/replica.h"
+#include "restore/plan.h"
+
+struct restore_stats {
+	uint64_t	 db_bytes;	/* size of the restored database */
+	uint64_t	 segments;	/* WAL segments applied */
+	uint64_t	 indexes;	/* WAL indexes applied */
+	uint64_t	 frames;	/* committed frames written */
+	uint64_t	 commits;
+};
+
+/*
+ * Build `output` from plan `p` (made from this replica's catalog).  `stop`
+ * (may be NULL) aborts with LSC_ESTOP when set.  `st` may be NULL.  The
+ * output must not exist (LSC_EEXIST if it appears meanwhile); its
+ * directory is created if missing.
+ */
+int	restore_build(struct replica *r, const struct restore_plan *p,
+	    const char *output, volatile sig_atomic_t *stop,
+	    struct restore_stats *st, struct lsc_err *err);
+
+/*
+ * Run `PRAGMA integrity_check` on the database file at `path`, opened
+ * read-only and immutable.  LSC_ECORRUPT unless it says "ok".
+ */
+int	restore_check_integrity(const char *path, struct lsc_err *err);
+
+#endif
