@@ -58,8 +58,10 @@ main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	fputs(usage_text, stderr);
-	if (cmd[0] != '\0')
-		fprintf(stderr, "litestream-c: unknown command '%s'\n", cmd);
+	if (cmd[0] == '\0')
+		fputs(usage_text, stderr);
+	else
+		fprintf(stderr, "litestream-c: unknown command '%s' (see "
+		    "'litestream-c help')\n", cmd);
 	return 2;
 }

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/fsutil.h"
@@ -22,6 +24,7 @@
 #include "common/xmalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/repl.h"
+#include "replica/replica.h"
 
 #define DEFAULT_CONFIG	"/etc/litestream-c.ini"
 
@@ -53,6 +56,48 @@ usage(void)
 	fprintf(stderr, "usage: litestream-c replicate [-c CONFIG]\n"
 	    "       litestream-c replicate DB_PATH REPLICA_URL\n");
 	return 2;
+}
+
+/*
+ * Refuse to start on what cannot work, with one line naming it: a database
+ * that does not exist (exit 1), a replica URL that cannot be used (exit 2),
+ * a replica directory we cannot write (exit 1).  Transient failures later
+ * on are retried instead.
+ */
+static int
+preflight(const struct lsc_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ndb; i++) {
+		const struct cfg_db *db = &cfg->dbs[i];
+		struct lsc_err err = { 0 };
+		struct replica *r = NULL;
+		struct stat st;
+		int rc;
+
+		if (stat(db->path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			fprintf(stderr, "litestream-c: database '%s' %s\n", db->path,
+			    errno == ENOENT ? "does not exist" : "is not a regular file");
+			return 1;
+		}
+		rc = replica_open(db->replica, &cfg->s3, 0, &r, &err);
+		if (rc != LSC_OK) {
+			fprintf(stderr, "litestream-c: %s\n", err.msg);
+			return rc == LSC_ECONFIG ? 2 : 1;
+		}
+		replica_free(r);
+		if (strncmp(db->replica, "file://", 7) == 0) {
+			const char *dir = db->replica + 7;
+
+			if (fs_mkdir_p(dir, 0755, &err) != LSC_OK ||
+			    access(dir, W_OK | X_OK) != 0) {
+				fprintf(stderr, "litestream-c: replica directory '%s' is not "
+				    "writable: %s\n", dir, err.msg[0] ? err.msg :
+				    strerror(errno));
+				return 1;
+			}
+		}
+	}
+	return 0;
 }
 
 static int
@@ -163,6 +208,10 @@ cmd_replicate(int argc, char **argv)
 		    "info, warn or error\n");
 		cfg_free(cfg);
 		return 2;
+	}
+	if ((status = preflight(cfg)) != 0) {
+		cfg_free(cfg);
+		return status;
 	}
 	install_signals();
 	n = cfg->ndb;
