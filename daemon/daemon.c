@@ -112,7 +112,12 @@ run(struct repl *repls, size_t n)
 		for (size_t i = 0; i < n && !stop_requested; i++) {
 			if (now >= next[i]) {
 				repl_step(&repls[i]);
-				next[i] = mono_ms() + repls[i].cfg.sync_interval_ms;
+				/* Fixed rate, not "interval after the step ended": a
+				 * commit then waits at most one interval to ship. */
+				next[i] += repls[i].cfg.sync_interval_ms;
+				if (next[i] <= mono_ms())
+					next[i] = mono_ms() + (repls[i].cfg.sync_interval_ms ?
+					    0 : 1);
 			}
 			if (next[i] < wake)
 				wake = next[i];
