@@ -49,6 +49,9 @@ fetch(struct replica *r, const char *key, lsc_sink_fn sink, void *ctx,
 		return LSC_OK;
 	if (strstr(e.msg, key) != NULL)
 		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
+	if (rc == LSC_ECORRUPT)
+		return lsc_seterr(err, rc, e.sys, "corrupt object '%s': %s", key,
+		    e.msg);
 	return lsc_seterr(err, rc, e.sys, "'%s': %s", key, e.msg);
 }
 

@@ -26,7 +26,7 @@ dbs:
 EOY
 
 sql "$DB" "PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, b INTEGER, v TEXT);" >/dev/null
-bg "$LITESTREAM" replicate -config "$T/ls.yml" 2>"$T/ls.log"
+bg "$LITESTREAM" replicate -config "$T/ls.yml" >"$T/ls.log" 2>&1
 LSPID=$BGPID
 has_snapshot() { ls "$REP"/generations/*/snapshots/*.snapshot.lz4; }
 wait_for 30 has_snapshot || fail "litestream made no snapshot"
@@ -127,7 +127,7 @@ dbs:
       - url: file://$T/replica2
         sync-interval: 100ms
 EOY
-bg "$LITESTREAM" replicate -config "$T/ls2.yml" 2>"$T/ls2.log"
+bg "$LITESTREAM" replicate -config "$T/ls2.yml" >"$T/ls2.log" 2>&1
 LSPID=$BGPID
 has_snapshot2() { ls "$T"/replica2/generations/*/snapshots/*.snapshot.lz4; }
 wait_for 30 has_snapshot2 || fail "litestream could not snapshot our output"
