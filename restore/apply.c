@@ -225,14 +225,14 @@ frame_done(struct db_apply *a, uint64_t at, struct lsc_err *err)
 		    "salts %08" PRIx32 "/%08" PRIx32 ", the index header %08" PRIx32
 		    "/%08" PRIx32, a->key, at, fh.salt1, fh.salt2, a->hdr.salt1,
 		    a->hdr.salt2);
-	if (!wal_frame_check(&a->hdr, a->frame, a->s))
-		return lsc_seterr(err, LSC_ECORRUPT, 0,
-		    "corrupt WAL segment '%s': frame at offset %" PRIu64 " breaks "
-		    "the checksum chain", a->key, at);
 	if (fh.pgno == 0)
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
 		    "corrupt WAL segment '%s': frame at offset %" PRIu64 " has "
 		    "page number 0", a->key, at);
+	if (!wal_frame_check(&a->hdr, a->frame, a->s))
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "corrupt WAL segment '%s': frame at offset %" PRIu64 " breaks "
+		    "the checksum chain", a->key, at);
 	if (a->pend_len + flen > a->pend_cap && (rc = spill(a, err)) != LSC_OK)
 		return rc;
 	memcpy(a->pend + a->pend_len, a->frame, flen);

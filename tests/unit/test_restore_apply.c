@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The apply engine over synthetic WALs built with wal_frame_encode, in
+ * both checksum byte orders and fed in many chunk sizes: committed frames
+ * land at (pgno - 1) * page_size, uncommitted tails and torn frames are
+ * dropped, bad salts, broken checksum chains, bad headers and gaps are
+ * refused with the segment and offset named, the file is cut to the last
+ * commit's size, and big transactions spill to disk and still apply.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "t.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "restore/apply.h"
+#include "wal/wal_format.h"
+
+#define GEN "0123456789abcdef"
+
+/* A WAL being built in memory. */
+struct wb {
+	struct wal_hdr	 h;
+	uint8_t		*data;
+	size_t		 len;
+	uint32_t	 s[2];
+};
+
+static void
+wb_init(struct wb *w, int big_endian, uint32_t ps, uint32_t salt1)
+{
+	memset(w, 0, sizeof(*w));
+	w->h.page_size = ps;
+	w->h.salt1 = salt1;
+	w->h.salt2 = 0x5a5a0000u + salt1;
+	w->h.big_endian = big_endian;
+	w->data = malloc(WAL_HDR_LEN);
+	wal_hdr_encode(&w->h, w->data);
+	w->s[0] = wal_get32(w->data + 24);
+	w->s[1] = wal_get32(w->data + 28);
+	w->len = WAL_HDR_LEN;
+}
+
+/* Page content: pgno (big-endian) then `fill` everywhere. */
+static void
+page_fill(uint8_t *page, uint32_t ps, uint32_t pgno, uint8_t fill)
+{
+	memset(page, fill, ps);
+	wal_put32(page, pgno);
+}
+
+static void
+wb_frame(struct wb *w, uint32_t pgno, uint32_t commit, uint8_t fill)
+{
+	size_t flen = wal_frame_len(w->h.page_size);
+	uint8_t *page = malloc(w->h.page_size);
+
+	page_fill(page, w->h.page_size, pgno, fill);
+	w->data = realloc(w->data, w->len + flen);
+	wal_frame_encode(&w->h, pgno, commit, page, w->s, w->data + w->len);
+	w->len += flen;
+	free(page);
+}
+
+static void
+wb_free(struct wb *w)
+{
+	free(w->data);
+}
+
+/* A fresh empty temp file. */
+static int
+tmpfd(void)
+{
+	char p[] = "/tmp/lsc-test-apply-XXXXXX";
+	int fd = mkstemp(p);
+
+	unlink(p);
+	return fd;
+}
+
+/* Feed a whole snapshot of `npages` pages (fill 0x10) into `a`. */
+static int
+give_snapshot(struct db_apply *a, uint32_t ps, uint32_t npages,
+    struct lsc_err *err)
+{
+	uint8_t *page = malloc(ps);
+	int rc = LSC_OK;
+
+	apply_snapshot_begin(a, "snap");
+	for (uint32_t i = 1; rc == LSC_OK && i <= npages; i++) {
+		page_fill(page, ps, i, 0x10);
+		if (i == 1) {
+			memcpy(page, "SQLite format 3", 16);
+			page[16] = (uint8_t)(ps == 65536 ? 0 : ps >> 8);
+			page[17] = (uint8_t)(ps == 65536 ? 1 : ps & 0xff);
+		}
+		rc = apply_snapshot_feed(a, page, ps, err);
+	}
+	free(page);
+	return rc == LSC_OK ? apply_snapshot_end(a, err) : rc;
+}
+
+/* Feed bytes [from, to) of `w` as one segment, in `chunk`-byte pieces. */
+static int
+give_segment(struct db_apply *a, const struct wb *w, size_t from, size_t to,
+    size_t chunk, const char *key, struct lsc_err *err)
+{
+	int rc = apply_segment_begin(a, key, from, err);
+
+	for (size_t off = from; rc == LSC_OK && off < to; off += chunk) {
+		size_t n = to - off < chunk ? to - off : chunk;
+
+		rc = apply_wal_feed(a, w->data + off, n, err);
+	}
+	return rc;
+}
+
+/* 1 if page `pgno` of fd holds (pgno, fill). */
+static int
+page_is(int fd, uint32_t ps, uint32_t pgno, uint8_t fill)
+{
+	uint8_t *got = malloc(ps), *want = malloc(ps);
+	int ok;
+
+	page_fill(want, ps, pgno, fill);
+	ok = pread(fd, got, ps, (off_t)(pgno - 1) * ps) == (ssize_t)ps &&
+	    memcmp(got, want, ps) == 0;
+	free(got);
+	free(want);
+	return ok;
+}
+
+static long long
+fsize(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static const size_t chunks[] = { 1, 7, 24, 100, 536, 4096, 1 << 20 };
+#define NCHUNKS (sizeof(chunks) / sizeof(chunks[0]))
+
+static void
+test_basic(int be)
+{
+	const uint32_t ps = 512;
+	size_t flen = wal_frame_len(ps);
+
+	for (size_t c = 0; c < NCHUNKS; c++) {
+		struct lsc_err err = { 0 };
+		struct db_apply a;
+		struct wb w;
+		int fd = tmpfd();
+		size_t cut;
+
+		wb_init(&w, be, ps, 7);
+		wb_frame(&w, 2, 0, 0x21);
+		wb_frame(&w, 5, 5, 0x22);
+		wb_frame(&w, 3, 5, 0x31);
+		wb_frame(&w, 2, 0, 0x41);	/* a transaction split across */
+		wb_frame(&w, 4, 5, 0x42);	/* the segment boundary below */
+		cut = WAL_HDR_LEN + 4 * flen - 100;	/* mid-frame: a torn split */
+		apply_init(&a, fd, "/tmp", GEN);
+		T_EQ_INT(give_snapshot(&a, ps, 4, &err), LSC_OK);
+		apply_index_begin(&a, 0);
+		T_EQ_INT(give_segment(&a, &w, 0, cut, chunks[c], "seg0", &err),
+		    LSC_OK);
+		T_EQ_INT(give_segment(&a, &w, cut, w.len, chunks[c], "seg1", &err),
+		    LSC_OK);
+		T_EQ_INT(apply_index_end(&a, &err), LSC_OK);
+		T_CHECK(page_is(fd, ps, 2, 0x41));
+		T_CHECK(page_is(fd, ps, 3, 0x31));
+		T_CHECK(page_is(fd, ps, 4, 0x42));
+		T_CHECK(page_is(fd, ps, 5, 0x22));
+		T_EQ_INT(fsize(fd), 5 * ps);
+		T_EQ_INT(a.commits, 3);
+		T_EQ_INT(a.frames, 5);
+		T_EQ_INT(a.db_pages, 5);
+		if (err.code != LSC_OK)
+			printf("  %s\n", err.msg);
+		apply_release(&a);
+		wb_free(&w);
+		close(fd);
+	}
+}
+
+/* Frames after the last commit, whole or torn, are dropped. */
+static void
+test_tail(int be)
+{
+	const uint32_t ps = 1024;
+	size_t flen = wal_frame_len(ps);
+
+	for (int torn = 0; torn <= 2; torn++) {
+		struct lsc_err err = { 0 };
+		struct db_apply a;
+		struct wb w;
+		int fd = tmpfd();
+		size_t end;
+
+		wb_init(&w, be, ps, 9);
+		wb_frame(&w, 2, 3, 0x21);
+		wb_frame(&w, 2, 0, 0x99);	/* uncommitted */
+		wb_frame(&w, 3, 0, 0x99);
+		/* torn 0: two whole uncommitted frames; 1: the second torn;
+		 * 2: a torn commit frame right after the first commit. */
+		end = torn == 0 ? w.len : torn == 1 ? w.len - flen / 2 :
+		    WAL_HDR_LEN + flen + 30;
+		apply_init(&a, fd, "/tmp", GEN);
+		T_EQ_INT(give_snapshot(&a, ps, 2, &err), LSC_OK);
+		apply_index_begin(&a, 0);
+		T_EQ_INT(give_segment(&a, &w, 0, end, 333, "seg", &err), LSC_OK);
+		T_EQ_INT(apply_index_end(&a, &err), LSC_OK);
+		T_CHECK(page_is(fd, ps, 2, 0x21));
+		T_EQ_INT(fsize(fd), 3 * ps);
+		T_EQ_INT(a.commits, 1);
+		apply_release(&a);
+		wb_free(&w);
+		close(fd);
+	}
+}
+
+/* Feed one corrupted WAL; expect LSC_ECORRUPT and `what` in the message. */
+static void
+expect_corrupt(int be, struct wb *w, const char *what)
+{
+	struct lsc_err err = { 0 };
+	struct db_apply a;
+	int fd = tmpfd();
+	int rc;
+
+	apply_init(&a, fd, "/tmp", GEN);
+	T_EQ_INT(give_snapshot(&a, w->h.page_size, 3, &err), LSC_OK);
+	apply_index_begin(&a, 0);
+	rc = give_segment(&a, w, 0, w->len, 1000, "generations/x/wal/seg", &err);
+	if (rc == LSC_OK)
+		rc = apply_index_end(&a, &err);
+	T_EQ_INT(rc, LSC_ECORRUPT);
+	T_CHECK(strstr(err.msg, what) != NULL);
+	T_CHECK(strstr(err.msg, "generations/x/wal/seg") != NULL);
+	if (strstr(err.msg, what) == NULL)
+		printf("  be=%d: '%s' lacks '%s'\n", be, err.msg, what);
+	apply_release(&a);
+	close(fd);
+}
+
+static void
+test_corrupt(int be)
+{
+	const uint32_t ps = 512;
+	size_t flen = wal_frame_len(ps);
+	struct wb w;
+	struct wal_hdr other;
+
+	/* Bad salt: a frame with its own salts but a valid chain. */
+	wb_init(&w, be, ps, 3);
+	wb_frame(&w, 2, 3, 0x21);
+	other = w.h;
+	w.h.salt1 ^= 0x100;
+	wb_frame(&w, 3, 3, 0x22);
+	w.h = other;
+	expect_corrupt(be, &w, "frame at offset 568 has salts");
+	wb_free(&w);
+
+	/* A flipped page byte breaks the chain at that frame, even in the
+	 * uncommitted tail. */
+	wb_init(&w, be, ps, 3);
+	wb_frame(&w, 2, 3, 0x21);
+	wb_frame(&w, 3, 0, 0x22);
+	wb_frame(&w, 3, 3, 0x23);
+	w.data[WAL_HDR_LEN + flen + 24 + 77] ^= 1;
+	expect_corrupt(be, &w, "frame at offset 568 breaks the checksum chain");
+	wb_free(&w);
+
+	/* A flipped commit field too (it is in the checksum). */
+	wb_init(&w, be, ps, 3);
+	wb_frame(&w, 2, 3, 0x21);
+	w.data[WAL_HDR_LEN + 7] ^= 1;
+	expect_corrupt(be, &w, "frame at offset 32 breaks the checksum chain");
+	wb_free(&w);
+
+	/* Frames reordered: each is valid alone, not in this order. */
+	wb_init(&w, be, ps, 3);
+	wb_frame(&w, 2, 0, 0x21);
+	wb_frame(&w, 3, 3, 0x22);
+	{
+		uint8_t *tmp = malloc(flen);
+
+		memcpy(tmp, w.data + WAL_HDR_LEN, flen);
+		memcpy(w.data + WAL_HDR_LEN, w.data + WAL_HDR_LEN + flen, flen);
+		memcpy(w.data + WAL_HDR_LEN + flen, tmp, flen);
+		free(tmp);
+	}
+	expect_corrupt(be, &w, "breaks the checksum chain");
+	wb_free(&w);
+
+	/* Header checksum. */
+	wb_init(&w, be, ps, 3);
+	wb_frame(&w, 2, 3, 0x21);
+	w.data[13] ^= 1;
+	expect_corrupt(be, &w, "bad WAL header");
+	wb_free(&w);
+
+	/* Page size differs from the snapshot's. */
+	wb_init(&w, be, 1024, 3);
+	wb_frame(&w, 2, 3, 0x21);
+	w.h.page_size = 512;	/* the snapshot expect_corrupt makes */
+	expect_corrupt(be, &w, "page size 1024");
+	wb_free(&w);
+
+	/* Page number 0. */
+	wb_init(&w, be, ps, 3);
+	wb_frame(&w, 0, 3, 0x21);
+	expect_corrupt(be, &w, "page number 0");
+	wb_free(&w);
+
+	/* The index ends inside its header. */
+	wb_init(&w, be, ps, 3);
+	w.len = 20;
+	expect_corrupt(be, &w, "ends inside its header");
+	wb_free(&w);
+}
+
+/* VACUUM shrinks: the file follows each index's last commit. */
+static void
+test_shrink(int be)
+{
+	const uint32_t ps = 512;
+	struct lsc_err err = { 0 };
+	struct db_apply a;
+	struct wb w0, w1;
+	int fd = tmpfd();
+
+	wb_init(&w0, be, ps, 100);
+	wb_frame(&w0, 8, 8, 0x21);
+	wb_frame(&w0, 2, 0, 0x22);
+	wb_frame(&w0, 3, 3, 0x23);	/* shrink to 3 pages */
+	wb_init(&w1, be, ps, 101);
+	wb_frame(&w1, 4, 4, 0x31);	/* grow to 4 */
+	wb_frame(&w1, 9, 9, 0x32);	/* grow to 9 */
+	wb_frame(&w1, 2, 2, 0x33);	/* shrink to 2 */
+	wb_frame(&w1, 2, 0, 0x99);	/* dropped */
+	apply_init(&a, fd, "/tmp", GEN);
+	T_EQ_INT(give_snapshot(&a, ps, 6, &err), LSC_OK);
+	apply_index_begin(&a, 0);
+	T_EQ_INT(give_segment(&a, &w0, 0, w0.len, 4096, "i0", &err), LSC_OK);
+	T_EQ_INT(apply_index_end(&a, &err), LSC_OK);
+	T_EQ_INT(fsize(fd), 3 * ps);
+	T_CHECK(page_is(fd, ps, 2, 0x22));
+	T_CHECK(page_is(fd, ps, 3, 0x23));
+	apply_index_begin(&a, 1);
+	/* A gap in the next index is refused... */
+	T_EQ_INT(apply_segment_begin(&a, "i1-late", 4152, &err), LSC_ECORRUPT);
+	T_CHECK(strstr(err.msg, "gap in generation " GEN " index 00000001: "
+	    "expected offset 0 (0), found 4152 (1038) in 'i1-late'") != NULL);
+	lsc_err_clear(&err);
+	T_EQ_INT(give_segment(&a, &w1, 0, w1.len - 600, 4096, "i1a", &err), LSC_OK);
+	T_EQ_INT(apply_segment_begin(&a, "i1b", w1.len - 700, &err), LSC_ECORRUPT);
+	T_CHECK(strstr(err.msg, "gap") != NULL);
+	lsc_err_clear(&err);
+	T_EQ_INT(give_segment(&a, &w1, w1.len - 600, w1.len, 4096, "i1b", &err),
+	    LSC_OK);
+	T_EQ_INT(apply_index_end(&a, &err), LSC_OK);
+	T_EQ_INT(fsize(fd), 2 * ps);
+	T_CHECK(page_is(fd, ps, 2, 0x33));
+	T_EQ_INT(a.db_pages, 2);
+	T_EQ_INT(a.indexes, 2);
+	apply_release(&a);
+	wb_free(&w0);
+	wb_free(&w1);
+	close(fd);
+}
+
+/* A transaction bigger than the pending buffer spills and still applies
+ * in log order; a big uncommitted one is dropped. */
+static void
+test_spill(int be)
+{
+	const uint32_t ps = 4096;
+	const uint32_t n = 2 * APPLY_PENDING_MEM / 4096 + 17;
+	struct lsc_err err = { 0 };
+	struct db_apply a;
+	struct wb w;
+	int fd = tmpfd(), ok = 1;
+
+	wb_init(&w, be, ps, 55);
+	for (uint32_t i = 0; i < n; i++)	/* pages 2..n+1, then again */
+		wb_frame(&w, 2 + i, 0, 0x40);
+	for (uint32_t i = 0; i < n; i++)
+		wb_frame(&w, 2 + i, i + 1 == n ? n + 1 : 0, (uint8_t)(0x50 + i % 7));
+	for (uint32_t i = 0; i < n; i++)	/* never committed */
+		wb_frame(&w, 2 + i, 0, 0x99);
+	apply_init(&a, fd, "/tmp", GEN);
+	T_EQ_INT(give_snapshot(&a, ps, 1, &err), LSC_OK);
+	apply_index_begin(&a, 0);
+	T_EQ_INT(give_segment(&a, &w, 0, w.len, 65536, "big", &err), LSC_OK);
+	T_EQ_INT(apply_index_end(&a, &err), LSC_OK);
+	T_CHECK(a.spool_fd >= 0);
+	for (uint32_t i = 0; i < n; i++)
+		ok &= page_is(fd, ps, 2 + i, (uint8_t)(0x50 + i % 7));
+	T_CHECK(ok);
+	T_EQ_INT(fsize(fd), (long long)(n + 1) * ps);
+	T_EQ_INT(a.commits, 1);
+	T_EQ_INT(a.frames, 2 * n);
+	apply_release(&a);
+	wb_free(&w);
+	close(fd);
+}
+
+static void
+test_snapshot(void)
+{
+	struct lsc_err err = { 0 };
+	struct db_apply a;
+	uint8_t page[1024];
+	int fd = tmpfd();
+
+	/* Not SQLite. */
+	memset(page, 'x', sizeof(page));
+	apply_init(&a, fd, "/tmp", GEN);
+	apply_snapshot_begin(&a, "generations/g/snapshots/00000000.snapshot.lz4");
+	T_EQ_INT(apply_snapshot_feed(&a, page, sizeof(page), &err), LSC_OK);
+	T_EQ_INT(apply_snapshot_end(&a, &err), LSC_ECORRUPT);
+	T_CHECK(strstr(err.msg, "00000000.snapshot.lz4' is not a SQLite database")
+	    != NULL);
+	apply_release(&a);
+
+	/* Too short, then not whole pages. */
+	lsc_err_clear(&err);
+	memcpy(page, "SQLite format 3", 16);
+	page[16] = 2;
+	page[17] = 0;
+	apply_init(&a, fd, "/tmp", GEN);
+	apply_snapshot_begin(&a, "s");
+	T_EQ_INT(apply_snapshot_feed(&a, page, 50, &err), LSC_OK);
+	T_EQ_INT(apply_snapshot_end(&a, &err), LSC_ECORRUPT);
+	apply_release(&a);
+	lsc_err_clear(&err);
+	apply_init(&a, fd, "/tmp", GEN);
+	apply_snapshot_begin(&a, "s");
+	T_EQ_INT(apply_snapshot_feed(&a, page, 1000, &err), LSC_OK);
+	T_EQ_INT(apply_snapshot_end(&a, &err), LSC_ECORRUPT);
+	T_CHECK(strstr(err.msg, "not a whole number of 512-byte pages") != NULL);
+	apply_release(&a);
+
+	/* Bad page size. */
+	lsc_err_clear(&err);
+	page[16] = 3;
+	apply_init(&a, fd, "/tmp", GEN);
+	apply_snapshot_begin(&a, "s");
+	T_EQ_INT(apply_snapshot_feed(&a, page, 768, &err), LSC_OK);
+	T_EQ_INT(apply_snapshot_end(&a, &err), LSC_ECORRUPT);
+	T_CHECK(strstr(err.msg, "invalid page size") != NULL);
+	apply_release(&a);
+
+	/* 65536 is stored as 1; the header may arrive a byte at a time. */
+	lsc_err_clear(&err);
+	apply_init(&a, fd, "/tmp", GEN);
+	{
+		uint8_t *big = calloc(1, 65536);
+
+		memcpy(big, "SQLite format 3", 16);
+		big[17] = 1;
+		apply_snapshot_begin(&a, "s");
+		for (size_t i = 0; i < 200; i++)
+			T_CHECK(apply_snapshot_feed(&a, big + i, 1, &err) == LSC_OK);
+		T_EQ_INT(apply_snapshot_feed(&a, big + 200, 65336, &err), LSC_OK);
+		T_EQ_INT(apply_snapshot_end(&a, &err), LSC_OK);
+		T_EQ_INT(a.page_size, 65536);
+		free(big);
+	}
+	apply_release(&a);
+	close(fd);
+}
+
+/* The stop flag aborts a feed. */
+static void
+test_stop(void)
+{
+	volatile sig_atomic_t stop = 1;
+	struct lsc_err err = { 0 };
+	struct db_apply a;
+	int fd = tmpfd();
+
+	apply_init(&a, fd, "/tmp", GEN);
+	a.stop = &stop;
+	apply_snapshot_begin(&a, "s");
+	T_EQ_INT(apply_snapshot_feed(&a, "x", 1, &err), LSC_ESTOP);
+	apply_release(&a);
+	close(fd);
+}
+
+int
+main(void)
+{
+	log_set_level(LOG_WARN);
+	for (int be = 0; be <= 1; be++) {
+		test_basic(be);
+		test_tail(be);
+		test_corrupt(be);
+		test_shrink(be);
+		test_spill(be);
+	}
+	test_snapshot();
+	test_stop();
+	return t_done();
+}
