@@ -78,7 +78,8 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined test
 	@tests/lint.sh
 
-run: deps
+run:
+	@tests/deps.sh build
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh $(BUILD)
 
