@@ -61,10 +61,11 @@ sqlite_uri(const char *path)
 {
 	char *abs = fs_abspath(path), *out, *o;
 	static const char hex[] = "0123456789abcdef";
+	static const char scheme[] = "file://", query[] = "?mode=ro&immutable=1";
 
-	out = o = xmalloc(strlen("file://") + 3 * strlen(abs) +
-	    strlen("?mode=ro&immutable=1") + 1);
-	o += sprintf(o, "file://");
+	out = o = xmalloc(strlen(scheme) + 3 * strlen(abs) + sizeof(query));
+	memcpy(o, scheme, strlen(scheme));
+	o += strlen(scheme);
 	for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || strchr("/._-~", *p) != NULL) {
@@ -75,7 +76,7 @@ sqlite_uri(const char *path)
 			*o++ = hex[*p & 15];
 		}
 	}
-	strcpy(o, "?mode=ro&immutable=1");
+	memcpy(o, query, sizeof(query));	/* with its NUL */
 	free(abs);
 	return out;
 }

@@ -301,7 +301,8 @@ signing_key(struct s3_sigv4 *sv, const char *date, const char *region,
 	if (sv->key_ok) {
 		memcpy(sv->key_date, date, 8);
 		sv->key_date[8] = '\0';
-		strcpy(sv->key_region, region);
+		/* Fits: checked against sizeof above. */
+		memcpy(sv->key_region, region, strlen(region) + 1);
 	}
 	sv->key_derivations++;
 }
