@@ -1,20 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The `replicate` command: load the config, then run every database's
- * step on its sync interval until SIGTERM or SIGINT, then a final sync.
+ * The `replicate` command: load the config, check that every database
+ * can start, then hand over to the event loop (daemon/loop.c) until
+ * SIGTERM or SIGINT (or the --exec application's end), then a final sync.
  *
  * Exit status: 0 after a clean shutdown with everything shipped; 1 when
  * the final sync could not ship everything (the log says how much is left:
  * it stays in the shadow WAL and ships at the next start); 2 for usage
- * and configuration errors.  Signal handlers only set a flag.
+ * and configuration errors; with --exec, the application's status.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,76 +23,57 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "daemon/daemon.h"
-#include "daemon/repl.h"
+#include "daemon/loop.h"
 #include "replica/replica.h"
 
 #define DEFAULT_CONFIG	"/etc/litestream-c.ini"
 
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static void
-install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	/* No SA_RESTART: a signal must cut our sleep short. */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
+/* Worker threads for database steps (see daemon/pool.h): enough that a
+ * few slow uploads do not hold up the rest, few enough to stay small. */
+#define DEFAULT_WORKERS	4
+/* Descriptors one database costs: our own handle on the database file,
+ * two SQLite connections with the database and -wal each, the shared
+ * -shm, and the shadow WAL; plus a socket for an S3 replica.  Measured
+ * with ls /proc/PID/fd (bench/idle_dbs.sh). */
+#define FDS_PER_DB	8
+#define FDS_RESERVED	64
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: litestream-c replicate [-c CONFIG]\n"
-	    "       litestream-c replicate DB_PATH REPLICA_URL\n");
+	fprintf(stderr, "usage: litestream-c replicate [-c CONFIG] [--exec CMD]\n"
+	    "       litestream-c replicate [--exec CMD] DB_PATH REPLICA_URL\n");
 	return 2;
 }
 
-/*
- * Refuse to start on what cannot work, with one line naming it: a database
- * that does not exist (exit 1), a replica URL that cannot be used (exit 2),
- * a replica directory we cannot write (exit 1).  Transient failures later
- * on are retried instead.
- */
-static int
-preflight(const struct lsc_config *cfg)
+int
+daemon_preflight(const struct lsc_config *cfg, struct lsc_err *err)
 {
 	for (size_t i = 0; i < cfg->ndb; i++) {
 		const struct cfg_db *db = &cfg->dbs[i];
-		struct lsc_err err = { 0 };
 		struct replica *r = NULL;
 		struct stat st;
 		int rc;
 
 		if (stat(db->path, &st) != 0 || !S_ISREG(st.st_mode)) {
-			fprintf(stderr, "litestream-c: database '%s' %s\n", db->path,
-			    errno == ENOENT ? "does not exist" : "is not a regular file");
+			lsc_seterr(err, LSC_ENOTFOUND, errno, "database '%s' %s",
+			    db->path, errno == ENOENT ? "does not exist" :
+			    "is not a regular file");
 			return 1;
 		}
-		rc = replica_open(db->replica, &cfg->s3, 0, &r, &err);
-		if (rc != LSC_OK) {
-			fprintf(stderr, "litestream-c: %s\n", err.msg);
+		rc = replica_open(db->replica, &cfg->s3, 0, &r, err);
+		if (rc != LSC_OK)
 			return rc == LSC_ECONFIG ? 2 : 1;
-		}
 		replica_free(r);
 		if (strncmp(db->replica, "file://", 7) == 0) {
 			const char *dir = db->replica + 7;
+			struct lsc_err e = { 0 };
 
-			if (fs_mkdir_p(dir, 0755, &err) != LSC_OK ||
+			if (fs_mkdir_p(dir, 0755, &e) != LSC_OK ||
 			    access(dir, W_OK | X_OK) != 0) {
-				fprintf(stderr, "litestream-c: replica directory '%s' is not "
-				    "writable: %s\n", dir, err.msg[0] ? err.msg :
-				    strerror(errno));
+				lsc_seterr(err, LSC_EIO, errno, "replica directory "
+				    "'%s' is not writable: %s", dir, e.msg[0] ?
+				    e.msg : strerror(errno));
 				return 1;
 			}
 		}
@@ -100,46 +81,32 @@ preflight(const struct lsc_config *cfg)
 	return 0;
 }
 
+/*
+ * Thousands of databases need thousands of descriptors: take the hard
+ * limit, and refuse to start (rather than fail one open at a time later)
+ * when even that is too low.
+ */
 static int
-run(struct repl *repls, size_t n)
+raise_fd_limit(size_t ndb)
 {
-	int64_t *next = xcalloc(n, sizeof(*next));
-	uint64_t left = 0;
+	struct rlimit rl;
+	unsigned long long need = (unsigned long long)ndb * FDS_PER_DB +
+	    FDS_RESERVED;
 
-	while (!stop_requested) {
-		int64_t now = mono_ms(), wake = now + 1000;
-
-		for (size_t i = 0; i < n && !stop_requested; i++) {
-			if (now >= next[i]) {
-				repl_step(&repls[i]);
-				/* Fixed rate, not "interval after the step ended": a
-				 * commit then waits at most one interval to ship. */
-				next[i] += repls[i].cfg.sync_interval_ms;
-				if (next[i] <= mono_ms())
-					next[i] = mono_ms() + (repls[i].cfg.sync_interval_ms ?
-					    0 : 1);
-			}
-			if (next[i] < wake)
-				wake = next[i];
-		}
-		now = mono_ms();
-		if (!stop_requested && wake > now)
-			poll(NULL, 0, (int)(wake - now));
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	log_info("shutting down: final sync");
-	for (size_t i = 0; i < n; i++) {
-		/* The final sync must end: bounded retries from here on. */
-		if (repls[i].replica != NULL && repls[i].replica->max_retries < 0)
-			repls[i].replica->max_retries = 5;
-		left += repl_final(&repls[i]);
-	}
-	free(next);
-	if (left > 0) {
-		log_error("exiting with %llu bytes not shipped (kept in the shadow "
-		    "WAL for the next start)", (unsigned long long)left);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		fprintf(stderr, "litestream-c: %zu databases need about %llu open "
+		    "files (%d each), but the limit is %llu: raise it (ulimit -n, "
+		    "or LimitNOFILE= in the unit)\n", ndb, need, FDS_PER_DB,
+		    (unsigned long long)rl.rlim_cur);
 		return 1;
 	}
-	log_info("litestream-c shut down");
 	return 0;
 }
 
@@ -148,21 +115,26 @@ cmd_replicate(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "exec", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL;
+	const char *config_path = NULL, *exec_cmd = NULL;
+	struct loop_opts lo = { 0 };
 	struct lsc_config *cfg = NULL;
 	struct lsc_err err = { 0 };
 	struct cfg_db single;
-	struct repl *repls;
-	size_t n;
 	int c, status;
 
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	/* "+": options stop at the first operand, so --exec's command is
+	 * never mistaken for ours. */
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'e':
+			exec_cmd = optarg;
 			break;
 		default:
 			return usage();
@@ -214,20 +186,18 @@ cmd_replicate(int argc, char **argv)
 		cfg_free(cfg);
 		return 2;
 	}
-	if ((status = preflight(cfg)) != 0) {
+	if ((status = daemon_preflight(cfg, &err)) != 0 ||
+	    (status = raise_fd_limit(cfg->ndb)) != 0) {
+		if (err.msg[0])
+			fprintf(stderr, "litestream-c: %s\n", err.msg);
 		cfg_free(cfg);
 		return status;
 	}
-	install_signals();
-	n = cfg->ndb;
-	repls = xcalloc(n, sizeof(*repls));
-	for (size_t i = 0; i < n; i++)
-		repl_init(&repls[i], &cfg->dbs[i], &cfg->s3, &stop_requested);
-	log_info("litestream-c starting\tdatabases=%zu", n);
-	status = run(repls, n);
-	for (size_t i = 0; i < n; i++)
-		repl_release(&repls[i]);
-	free(repls);
-	cfg_free(cfg);
+	/* Before any thread: every thread inherits the blocked set. */
+	loop_block_signals();
+	lo.config_path = argc == 0 ? config_path : NULL;
+	lo.exec_cmd = exec_cmd;
+	lo.workers = DEFAULT_WORKERS;
+	status = loop_run(cfg, &lo);
 	return status;
 }

@@ -71,6 +71,10 @@ new_generation(struct repl *r, const char *reason, struct lsc_err *err)
 	return LSC_OK;
 }
 
+/* A database that cannot be opened, or a failing step, is retried after
+ * this long (the replica's own retries happen inside the step). */
+#define RETRY_MS	1000
+
 /* The `reason` of a failed continuity check travels in this error code. */
 #define CONTINUITY_LOST LSC_ECORRUPT
 
@@ -246,6 +250,29 @@ repl_step(struct repl *r)
 		log_db(LOG_INFO, r->path, "sync recovered");
 	r->failing = 0;
 	return LSC_OK;
+}
+
+int64_t
+repl_next_timer_ms(const struct repl *r)
+{
+	int64_t now = mono_ms(), due = INT64_MAX;
+
+	if (r->db == NULL || r->failing)
+		return now + RETRY_MS;
+	/* Mirrors checkpoint_due(): only a WAL with more than our own row. */
+	if (r->cfg.checkpoint_interval_ms > 0 && shadow_frames(&r->sh) > 1)
+		due = r->last_ckpt_ms + r->cfg.checkpoint_interval_ms;
+	if (r->cfg.snapshot_interval_ms > 0) {
+		/* last_snapshot_ns is wall-clock: convert what is left. */
+		int64_t left = r->cfg.snapshot_interval_ms -
+		    (now_ns() - r->last_snapshot_ns) / 1000000;
+
+		if (now + left < due)
+			due = now + (left > 0 ? left : 0);
+	}
+	if (r->cfg.retention_ms > 0 && r->next_retention_ms < due)
+		due = r->next_retention_ms;
+	return due;
 }
 
 uint64_t

@@ -53,6 +53,11 @@ void	repl_release(struct repl *r);
  * Errors are logged here; the return value says whether the pass worked. */
 int	repl_step(struct repl *r);
 
+/* When (mono_ms) the next timer-driven step is due, with no new commits:
+ * a checkpoint or snapshot interval, a retention check, or a retry of a
+ * database that could not be opened.  INT64_MAX when nothing is due. */
+int64_t	repl_next_timer_ms(const struct repl *r);
+
 /* Shutdown: capture and ship everything, release the pins.  Returns the
  * bytes of WAL left unshipped (0 on success). */
 uint64_t repl_final(struct repl *r);

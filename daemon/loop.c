@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The event loop (see loop.h).
+ *
+ * Each database is a job with a due time.  A write to its -wal (inotify)
+ * makes it due at `last step start + sync-interval`, so uploads are
+ * batched by the interval and, with sync-interval = 0, each commit ships
+ * as soon as it lands.  Timers (checkpoint and snapshot intervals,
+ * retention checks, retries) come from repl_next_timer_ms().  An idle
+ * database has no due time at all and costs nothing.
+ *
+ * A due job goes to the worker pool; the loop itself never blocks on
+ * SQLite or a replica, so one slow bucket delays only its own database.
+ * A job is never on two workers at once; events that arrive while it
+ * runs mark it dirty, and it runs again when it is done.
+ *
+ * Shutdown (SIGTERM/SIGINT, or the --exec child's end): steps in flight
+ * see the stop flag and cut their retries short; then each database gets
+ * a final sync with a bounded number of retries, in the pool; a second
+ * signal cuts even those short.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "daemon/daemon.h"
+#include "daemon/exec.h"
+#include "daemon/loop.h"
+#include "daemon/pool.h"
+#include "daemon/repl.h"
+#include "daemon/watch.h"
+
+/* Retries for a final sync: enough to ride out a short S3 hiccup (with
+ * back-off, a few seconds), bounded so that shutdown ends. */
+#define FINAL_RETRIES	5
+/* A database we could not watch is polled at least this often. */
+#define UNWATCHED_POLL_MS	1000
+
+enum job_kind { JOB_STEP, JOB_FINAL };
+
+struct dbjob {
+	struct pool_item item;		/* first: the pool hands it back */
+	struct repl	 r;
+	enum job_kind	 kind;
+	int		 busy;		/* on a worker */
+	int		 dirty;		/* the WAL changed since the last start */
+	int		 synced;	/* one step has succeeded */
+	int		 watched;	/* inotify covers it */
+	int		 removing;	/* reload dropped it: final sync, free */
+	int		 final_done;
+	int		 rc;		/* the last step's result */
+	uint64_t	 left;		/* a final sync's unshipped bytes */
+	int64_t		 due_ms;	/* INT64_MAX: nothing to do */
+	int64_t		 started_ms;	/* the last step's start */
+	const struct cfg_db *readd;	/* reload changed it: add this after */
+	const struct cfg_s3 *readd_s3;
+};
+
+struct loop {
+	const struct loop_opts *o;
+	struct dbjob	**jobs;
+	size_t		 n, cap;
+	struct lsc_config **cfgs;	/* every config loaded: jobs borrow */
+	size_t		 ncfg;
+	struct pool	*pool;
+	struct watcher	*watch;
+	int		 epfd, sigfd;
+	int		 stopping;	/* shutdown begun */
+	int		 ready;		/* every database synced once */
+	pid_t		 child;		/* --exec; 0: none, -1: ended */
+	int		 child_status;
+	uint64_t	 left;		/* unshipped bytes after final syncs */
+};
+
+/* Read by the workers' replica retries: set to cut them short. */
+static volatile sig_atomic_t stop_steps;
+static volatile sig_atomic_t stop_finals;
+
+void
+loop_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* A peer closing a socket must be an error return, not death. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+job_run(struct pool_item *it)
+{
+	struct dbjob *j = (struct dbjob *)it;
+
+	if (j->kind == JOB_FINAL) {
+		if (j->r.replica != NULL) {
+			/* The final sync must end: bounded retries, and
+			 * only a second signal cuts them short. */
+			j->r.replica->max_retries = FINAL_RETRIES;
+			j->r.replica->stop = &stop_finals;
+		}
+		j->left = repl_final(&j->r);
+	} else {
+		j->rc = repl_step(&j->r);
+	}
+}
+
+static void
+add_job(struct loop *L, const struct cfg_db *db, const struct cfg_s3 *s3)
+{
+	struct dbjob *j = xcalloc(1, sizeof(*j));
+	struct lsc_err err = { 0 };
+
+	j->item.run = job_run;
+	repl_init(&j->r, db, s3, &stop_steps);
+	if (watch_add(L->watch, db->path, j, &err) == LSC_OK) {
+		j->watched = 1;
+	} else {
+		log_db(LOG_WARN, db->path, "not watched: polled every %dms "
+		    "instead\terror=\"%s\"", UNWATCHED_POLL_MS, err.msg);
+	}
+	j->due_ms = mono_ms();		/* the first sync: at once */
+	if (L->n == L->cap) {
+		L->cap = L->cap ? L->cap * 2 : 16;
+		L->jobs = xreallocarray(L->jobs, L->cap, sizeof(*L->jobs));
+	}
+	L->jobs[L->n++] = j;
+}
+
+static void
+free_job(struct loop *L, size_t i)
+{
+	struct dbjob *j = L->jobs[i];
+
+	if (j->watched)
+		watch_remove(L->watch, j->r.path, j);
+	repl_release(&j->r);
+	free(j);
+	L->jobs[i] = L->jobs[--L->n];
+}
+
+static void
+dispatch(struct loop *L, struct dbjob *j, enum job_kind kind)
+{
+	j->kind = kind;
+	j->busy = 1;
+	j->dirty = 0;
+	j->started_ms = mono_ms();
+	pool_submit(L->pool, &j->item);
+}
+
+/* The WAL changed: run no sooner than one sync interval after the last
+ * start, which is what batches a busy writer's commits. */
+static void
+mark_dirty(struct dbjob *j)
+{
+	int64_t at = j->started_ms + j->r.cfg.sync_interval_ms, now = mono_ms();
+
+	j->dirty = 1;
+	if (at < now)
+		at = now;
+	if (!j->busy && at < j->due_ms)
+		j->due_ms = at;
+}
+
+static void
+on_watch(void *ctx, void *owner, int what)
+{
+	struct loop *L = ctx;
+
+	(void)what;	/* the step itself tells a commit from a replacement */
+	if (owner != NULL) {
+		mark_dirty(owner);
+		return;
+	}
+	for (size_t i = 0; i < L->n; i++)
+		mark_dirty(L->jobs[i]);
+}
+
+/* A step or final sync came back from the pool. */
+static void
+on_done(struct loop *L, struct dbjob *j)
+{
+	int64_t next;
+
+	j->busy = 0;
+	if (j->kind == JOB_FINAL) {
+		j->final_done = 1;
+		L->left += j->left;
+		return;
+	}
+	if (j->rc == LSC_OK && !j->synced) {
+		j->synced = 1;
+		log_db(LOG_DEBUG, j->r.path, "first sync done");
+	}
+	next = repl_next_timer_ms(&j->r);
+	if (j->dirty) {
+		int64_t at = j->started_ms + j->r.cfg.sync_interval_ms;
+
+		if (at < next)
+			next = at;
+	}
+	if (!j->watched) {
+		int64_t iv = j->r.cfg.sync_interval_ms > UNWATCHED_POLL_MS ?
+		    j->r.cfg.sync_interval_ms : UNWATCHED_POLL_MS;
+
+		if (j->started_ms + iv < next)
+			next = j->started_ms + iv;
+	}
+	j->due_ms = next;
+}
+
+/* Free the removed databases whose final sync is over, and start the
+ * replacements of those whose settings changed. */
+static void
+reap_removed(struct loop *L)
+{
+	for (size_t i = 0; i < L->n;) {
+		struct dbjob *j = L->jobs[i];
+
+		if (!j->removing || !j->final_done) {
+			i++;
+			continue;
+		}
+		const struct cfg_db *readd = j->readd;
+		const struct cfg_s3 *readd_s3 = j->readd_s3;
+
+		log_db(LOG_INFO, j->r.path, "%s", readd ? "restarting with the "
+		    "new settings" : "no longer replicated");
+		free_job(L, i);
+		if (readd != NULL)
+			add_job(L, readd, readd_s3);
+	}
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int
+same_s3(const struct cfg_s3 *a, const struct cfg_s3 *b)
+{
+	return same_str(a->endpoint, b->endpoint) &&
+	    same_str(a->region, b->region) &&
+	    same_str(a->access_key_id, b->access_key_id) &&
+	    same_str(a->secret_access_key, b->secret_access_key) &&
+	    same_str(a->session_token, b->session_token) &&
+	    same_str(a->ca_file, b->ca_file) &&
+	    a->path_style == b->path_style && a->skip_verify == b->skip_verify &&
+	    a->part_size == b->part_size &&
+	    a->connect_timeout_ms == b->connect_timeout_ms &&
+	    a->request_timeout_ms == b->request_timeout_ms &&
+	    a->max_retries == b->max_retries;
+}
+
+/* Would a database configured as `b` (under [s3] `b3`) run exactly as
+ * the running `a` does?  Then a reload leaves it alone. */
+static int
+same_db(const struct repl *a, const struct cfg_db *b, const struct cfg_s3 *b3)
+{
+	struct cfg_s3 merged;
+	int same;
+
+	cfg_s3_init(&merged);
+	cfg_s3_merge(&b->s3, b3, &merged);
+	same = same_str(a->cfg.replica, b->replica) &&
+	    same_str(a->cfg.meta_path, b->meta_path) &&
+	    a->cfg.sync_interval_ms == b->sync_interval_ms &&
+	    a->cfg.snapshot_interval_ms == b->snapshot_interval_ms &&
+	    a->cfg.retention_ms == b->retention_ms &&
+	    a->cfg.retention_check_interval_ms == b->retention_check_interval_ms &&
+	    a->cfg.checkpoint_interval_ms == b->checkpoint_interval_ms &&
+	    a->cfg.min_checkpoint_page_count == b->min_checkpoint_page_count &&
+	    a->cfg.max_checkpoint_page_count == b->max_checkpoint_page_count &&
+	    same_s3(&a->s3, &merged);
+	cfg_s3_release(&merged);
+	return same;
+}
+
+/* SIGHUP: databases added start, removed ones get a final sync and go,
+ * changed ones do both; the others are not touched.  A config that does
+ * not load, or names a database that cannot start, changes nothing. */
+static void
+reload(struct loop *L)
+{
+	struct lsc_config *cfg = NULL;
+	struct lsc_err err = { 0 };
+	size_t added = 0, removed = 0, changed = 0, n = L->n;
+
+	if (L->o->config_path == NULL) {
+		log_warn("SIGHUP: no config file to reload (started without -c)");
+		return;
+	}
+	if (cfg_load(L->o->config_path, &cfg, &err) != LSC_OK) {
+		log_error("reload failed; keeping the running configuration\t"
+		    "error=\"%s\"", err.msg);
+		return;
+	}
+	if (daemon_preflight(cfg, &err) != 0) {
+		log_error("reload refused; keeping the running configuration\t"
+		    "error=\"%s\"", err.msg);
+		cfg_free(cfg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct dbjob *j = L->jobs[i];
+		const struct cfg_db *db = cfg_find_db(cfg, j->r.path);
+
+		if (j->removing)
+			continue;
+		if (db == NULL) {
+			j->removing = 1;
+			removed++;
+		} else if (!same_db(&j->r, db, &cfg->s3)) {
+			j->removing = 1;
+			j->readd = db;
+			j->readd_s3 = &cfg->s3;
+			changed++;
+		}
+	}
+	for (size_t k = 0; k < cfg->ndb; k++) {
+		int found = 0;
+
+		for (size_t i = 0; i < n && !found; i++)
+			found = strcmp(L->jobs[i]->r.path, cfg->dbs[k].path) == 0;
+		if (!found) {
+			add_job(L, &cfg->dbs[k], &cfg->s3);
+			added++;
+		}
+	}
+	if (cfg->log_level != NULL)
+		log_set_level_name(cfg->log_level);
+	/* Running jobs borrow strings from every config loaded so far. */
+	L->cfgs = xreallocarray(L->cfgs, L->ncfg + 1, sizeof(*L->cfgs));
+	L->cfgs[L->ncfg++] = cfg;
+	log_info("configuration reloaded\tadded=%zu removed=%zu changed=%zu "
+	    "unchanged=%zu", added, removed, changed, n - removed - changed);
+}
+
+/* SIGCHLD: reap; the --exec child's end starts our shutdown. */
+static void
+on_child(struct loop *L)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid != L->child)
+			continue;
+		L->child = -1;
+		L->child_status = exec_exit_status(st);
+		log_info("the application exited; final sync\tstatus=%d",
+		    L->child_status);
+		L->stopping = 1;
+		stop_steps = 1;
+	}
+}
+
+static void
+on_signal(struct loop *L, int sig)
+{
+	if (sig == SIGHUP) {
+		if (!L->stopping)
+			reload(L);
+		return;
+	}
+	if (sig == SIGCHLD) {
+		on_child(L);
+		return;
+	}
+	/* SIGTERM or SIGINT. */
+	if (L->child > 0) {
+		/* The app goes first; its exit starts our shutdown. */
+		log_info("passing the signal to the application\tsignal=%d pid=%d",
+		    sig, (int)L->child);
+		kill(L->child, sig);
+		return;
+	}
+	if (L->stopping) {
+		log_warn("second signal: cutting the final sync short");
+		stop_finals = 1;
+		return;
+	}
+	log_info("shutting down: final sync");
+	L->stopping = 1;
+	stop_steps = 1;
+}
+
+static void
+read_signals(struct loop *L)
+{
+	struct signalfd_siginfo si;
+
+	while (read(L->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		on_signal(L, (int)si.ssi_signo);
+}
+
+/* Once every database has synced: the --exec child may start. */
+static void
+check_ready(struct loop *L)
+{
+	if (L->ready)
+		return;
+	for (size_t i = 0; i < L->n; i++)
+		if (!L->jobs[i]->synced)
+			return;
+	L->ready = 1;
+	log_info("every database has synced once\tdatabases=%zu", L->n);
+	if (L->o->exec_cmd != NULL && L->child == 0 && !L->stopping) {
+		L->child = exec_start(L->o->exec_cmd);
+		if (L->child < 0) {
+			log_error("cannot start the application: %s",
+			    strerror(errno));
+			L->child_status = 127;
+			L->stopping = 1;
+			stop_steps = 1;
+		} else {
+			log_info("application started\tpid=%d", (int)L->child);
+		}
+	}
+}
+
+/* Submit what is due; returns when the loop must wake next. */
+static int64_t
+schedule(struct loop *L)
+{
+	int64_t now = mono_ms(), wake = INT64_MAX;
+
+	for (size_t i = 0; i < L->n; i++) {
+		struct dbjob *j = L->jobs[i];
+
+		if (j->busy)
+			continue;
+		if (L->stopping || j->removing) {
+			if (!j->final_done)
+				dispatch(L, j, JOB_FINAL);
+			continue;
+		}
+		if (j->due_ms <= now) {
+			j->due_ms = INT64_MAX;
+			dispatch(L, j, JOB_STEP);
+		} else if (j->due_ms < wake) {
+			wake = j->due_ms;
+		}
+	}
+	return wake;
+}
+
+static int
+all_final(const struct loop *L)
+{
+	for (size_t i = 0; i < L->n; i++)
+		if (L->jobs[i]->busy || !L->jobs[i]->final_done)
+			return 0;
+	return 1;
+}
+
+static int
+setup(struct loop *L)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct lsc_err err = { 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	L->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	L->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (L->sigfd < 0 || L->epfd < 0) {
+		log_error("cannot set up the event loop: %s", strerror(errno));
+		return -1;
+	}
+	if ((L->watch = watch_new(&err)) == NULL) {
+		log_error("%s", err.msg);
+		return -1;
+	}
+	if ((L->pool = pool_new(L->o->workers)) == NULL) {
+		log_error("cannot start worker threads: %s", strerror(errno));
+		return -1;
+	}
+	ev.data.fd = L->sigfd;
+	epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->sigfd, &ev);
+	ev.data.fd = watch_fd(L->watch);
+	epoll_ctl(L->epfd, EPOLL_CTL_ADD, watch_fd(L->watch), &ev);
+	ev.data.fd = pool_fd(L->pool);
+	epoll_ctl(L->epfd, EPOLL_CTL_ADD, pool_fd(L->pool), &ev);
+	return 0;
+}
+
+static void
+teardown(struct loop *L)
+{
+	if (L->pool != NULL)
+		pool_free(L->pool);
+	while (L->n > 0)
+		free_job(L, L->n - 1);
+	free(L->jobs);
+	watch_free(L->watch);
+	for (size_t i = 0; i < L->ncfg; i++)
+		cfg_free(L->cfgs[i]);
+	free(L->cfgs);
+	if (L->sigfd >= 0)
+		close(L->sigfd);
+	if (L->epfd >= 0)
+		close(L->epfd);
+}
+
+int
+loop_run(struct lsc_config *cfg, const struct loop_opts *o)
+{
+	struct loop L = { .o = o, .sigfd = -1, .epfd = -1 };
+	int status;
+
+	L.cfgs = xmalloc(sizeof(*L.cfgs));
+	L.cfgs[L.ncfg++] = cfg;
+	if (setup(&L) != 0) {
+		teardown(&L);
+		return 1;
+	}
+	for (size_t i = 0; i < cfg->ndb; i++)
+		add_job(&L, &cfg->dbs[i], &cfg->s3);
+	log_info("litestream-c starting\tdatabases=%zu workers=%d", L.n,
+	    o->workers);
+	for (;;) {
+		struct epoll_event evs[8];
+		int64_t wake, now;
+		int timeout, nev;
+
+		wake = schedule(&L);
+		if (L.stopping && all_final(&L))
+			break;
+		now = mono_ms();
+		timeout = wake == INT64_MAX ? -1 :
+		    wake - now > 3600000 ? 3600000 : wake - now < 0 ? 0 :
+		    (int)(wake - now);
+		nev = epoll_wait(L.epfd, evs, 8, timeout);
+		for (int k = 0; k < nev; k++) {
+			int fd = evs[k].data.fd;
+
+			if (fd == L.sigfd) {
+				read_signals(&L);
+			} else if (fd == watch_fd(L.watch)) {
+				watch_read(L.watch, on_watch, &L);
+			} else if (fd == pool_fd(L.pool)) {
+				struct pool_item *it = pool_take_done(L.pool);
+
+				while (it != NULL) {
+					struct pool_item *next = it->next;
+
+					on_done(&L, (struct dbjob *)it);
+					it = next;
+				}
+				reap_removed(&L);
+				check_ready(&L);
+			}
+		}
+	}
+	if (L.left > 0)
+		log_error("exiting with %llu bytes not shipped (kept in the shadow "
+		    "WAL for the next start)", (unsigned long long)L.left);
+	else
+		log_info("litestream-c shut down");
+	status = o->exec_cmd != NULL && L.child == -1 ? L.child_status :
+	    L.left > 0 ? 1 : 0;
+	teardown(&L);
+	return status;
+}
