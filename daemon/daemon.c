@@ -25,6 +25,7 @@
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
 #include "replica/replica.h"
+#include "wal/wal_db.h"
 
 #define DEFAULT_CONFIG	"/etc/litestream-c.ini"
 
@@ -193,6 +194,7 @@ cmd_replicate(int argc, char **argv)
 		cfg_free(cfg);
 		return status;
 	}
+	wal_db_global_init();
 	/* Before any thread: every thread inherits the blocked set. */
 	loop_block_signals();
 	lo.config_path = argc == 0 ? config_path : NULL;

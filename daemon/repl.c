@@ -248,6 +248,9 @@ repl_step(struct repl *r)
 	}
 	if (r->failing)
 		log_db(LOG_INFO, r->path, "sync recovered");
+	/* Idle from here on, maybe for hours: keep no cache. */
+	wal_db_release_memory(r->db);
+	shadow_trim(&r->sh);
 	r->failing = 0;
 	return LSC_OK;
 }

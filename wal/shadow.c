@@ -96,6 +96,14 @@ ensure_buf(struct shadow *sh, uint32_t page_size)
 	}
 }
 
+void
+shadow_trim(struct shadow *sh)
+{
+	free(sh->buf);
+	sh->buf = NULL;
+	sh->buf_len = 0;
+}
+
 /* Open (creating) shadow file `index` holding just `hdr`. */
 static int
 start_index(struct shadow *sh, uint32_t index, const uint8_t hdr[WAL_HDR_LEN],

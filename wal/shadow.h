@@ -65,6 +65,9 @@ struct shadow_capture {
 int	shadow_init(struct shadow *sh, const char *db_path, const char *meta_dir,
 	    struct lsc_err *err);
 void	shadow_release(struct shadow *sh);
+/* Free the copy buffer (up to 256 frames) between captures: an idle
+ * database should cost next to nothing (bench/idle_dbs.sh). */
+void	shadow_trim(struct shadow *sh);
 
 /*
  * Resume the generation recorded on disk.  LSC_OK with `*reason` NULL when

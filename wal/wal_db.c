@@ -80,6 +80,24 @@ query_text(struct wal_db *db, sqlite3 *conn, const char *sql, char *out,
 	return LSC_OK;
 }
 
+void
+wal_db_global_init(void)
+{
+	/* No page-cache memory set aside up front for each connection (20
+	 * pages, about 90 KiB, by default): ours read only a few pages, and
+	 * one daemon may hold thousands (bench/idle_dbs.sh).  Must come
+	 * before SQLite is first used, so the daemon calls it at start. */
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
+void
+wal_db_release_memory(struct wal_db *db)
+{
+	for (int c = 0; c < 2; c++)
+		if (db->conn[c] != NULL)
+			sqlite3_db_release_memory(db->conn[c]);
+}
+
 int
 wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err)
 {
@@ -107,6 +125,10 @@ wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err)
 			goto fail;
 		}
 		sqlite3_extended_result_codes(db->conn[c], 1);
+		/* Lookaside (about 120 KiB per connection by default) speeds
+		 * up parsing many statements; we run a handful, and one daemon
+		 * may hold thousands of databases (bench/idle_dbs.sh). */
+		sqlite3_db_config(db->conn[c], SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
 		sqlite3_busy_handler(db->conn[c], busy_handler, NULL);
 		/* Keep the -wal file when we close: the app may still use it. */
 		sqlite3_file_control(db->conn[c], "main", SQLITE_FCNTL_PERSIST_WAL,

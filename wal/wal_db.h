@@ -43,6 +43,11 @@ enum wal_conn { WAL_CONN_A = 0, WAL_CONN_B = 1 };
  * fd on the database file that stays open until wal_db_close (closing any
  * fd on the file would drop SQLite's POSIX locks in this process).
  */
+/* Process-wide SQLite settings for a daemon with many databases: call
+ * once at start, before any database is opened. */
+void	wal_db_global_init(void);
+/* Give back the page-cache memory the connections do not need now. */
+void	wal_db_release_memory(struct wal_db *db);
 int	wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err);
 void	wal_db_close(struct wal_db *db);
 
