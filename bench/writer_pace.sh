@@ -30,7 +30,7 @@ trap 'pkill -P $$ 2>/dev/null; rm -rf "$W"' EXIT
 
 now_ns() { date +%s%N; }
 
-# one MODE RUN: prints "commits_per_sec lag_median_s lag_max_s end_lag_s"
+# one MODE RUN: prints "commits_per_sec lag_median_s lag_max_s end_lag_s p999_us"
 one() {
 	mode=$1 d=$W/$1.$2
 	mkdir -p "$d"
@@ -41,7 +41,7 @@ one() {
 		chmod 600 "$d/c.ini"
 		"$LSC" replicate -c "$d/c.ini" 2> "$d/r.log" & rp=$! ;;
 	ls)	printf 'dbs:\n  - path: %s/app.db\n    replicas:\n      - url: file://%s/rep\n        sync-interval: 1s\n' "$d" "$d" > "$d/c.yml"
-		"$LS" replicate -config "$d/c.yml" 2> "$d/r.log" & rp=$! ;;
+		"$LS" replicate -config "$d/c.yml" > "$d/r.log" 2>&1 & rp=$! ;;
 	esac
 	if [ -n "$rp" ]; then
 		# Start measuring once the replica has its first snapshot.
@@ -59,6 +59,7 @@ one() {
 	wait $wp
 	stop=$(now_ns)
 	cps=$(sed -n 's/.*commits_per_sec=\([0-9.]*\).*/\1/p' "$d/w.out")
+	p999=$(sed -n 's/.*p999_us=\([0-9.]*\).*/\1/p' "$d/w.out")
 	last=$(tail -n 1 "$d/commits.log" | cut -d' ' -f1)
 	end_lag=0
 	if [ -n "$rp" ]; then
@@ -86,7 +87,7 @@ one() {
 	else
 		lag_med=- lag_max=-
 	fi
-	echo "$cps $lag_med $lag_max $end_lag"
+	echo "$cps $lag_med $lag_max $end_lag $p999"
 }
 
 median() { sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
@@ -95,17 +96,19 @@ printf 'duration %ss, %s runs, sync-interval 1s, file replica, %s cores\n' "$DUR
 for r in $(seq 1 "$RUNS"); do
 	for m in alone lsc ls; do
 		res=$(one $m $r)
-		echo "run $r $m: commits/s=$(echo $res | cut -d' ' -f1) lag_median_s=$(echo $res | cut -d' ' -f2) lag_max_s=$(echo $res | cut -d' ' -f3) end_lag_s=$(echo $res | cut -d' ' -f4)"
+		echo "run $r $m: commits/s=$(echo $res | cut -d' ' -f1) lag_median_s=$(echo $res | cut -d' ' -f2) lag_max_s=$(echo $res | cut -d' ' -f3) end_lag_s=$(echo $res | cut -d' ' -f4) commit_p999_us=$(echo $res | cut -d' ' -f5)"
 		echo "$m $res" >> "$W/results"
 	done
 done
 base=$(awk '$1=="alone"{print $2}' "$W/results" | median)
-printf '\n%-12s %12s %8s %12s %10s %10s\n' mode commits/s ratio lag_median lag_max end_lag
+base999=$(awk '$1=="alone"{print $6}' "$W/results" | median)
+printf '\n%-12s %12s %8s %12s %10s %10s %10s %8s\n' mode commits/s ratio lag_median lag_max end_lag p999_us ratio
 for m in alone lsc ls; do
 	c=$(awk -v m=$m '$1==m{print $2}' "$W/results" | median)
 	l=$(awk -v m=$m '$1==m{print $3}' "$W/results" | median)
 	x=$(awk -v m=$m '$1==m{print $4}' "$W/results" | median)
 	e=$(awk -v m=$m '$1==m{print $5}' "$W/results" | median)
+	p=$(awk -v m=$m '$1==m{print $6}' "$W/results" | median)
 	name=$m; [ $m = lsc ] && name=litestream-c; [ $m = ls ] && name=litestream
-	printf '%-12s %12s %8s %12s %10s %10s\n' "$name" "$c" "$(awk -v a="$c" -v b="$base" 'BEGIN{printf "%.3f", a/b}')" "$l" "$x" "$e"
+	printf '%-12s %12s %8s %12s %10s %10s %10s %8s\n' "$name" "$c" "$(awk -v a="$c" -v b="$base" 'BEGIN{printf "%.3f", a/b}')" "$l" "$x" "$e" "$p" "$(awk -v a="$p" -v b="$base999" 'BEGIN{printf "%.3f", a/b}')"
 done

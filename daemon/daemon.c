@@ -34,8 +34,8 @@
 #define DEFAULT_WORKERS	4
 /* Descriptors one database costs: our own handle on the database file,
  * two SQLite connections with the database and -wal each, the shared
- * -shm, and the shadow WAL; plus a socket for an S3 replica.  Measured
- * with ls /proc/PID/fd (bench/idle_dbs.sh). */
+ * -shm and the shadow WAL: 6, measured by bench/idle_dbs.sh; plus a
+ * socket for an S3 replica, and room for a spare. */
 #define FDS_PER_DB	8
 #define FDS_RESERVED	64
 
