@@ -574,6 +574,13 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 	if (p->err->code != LSC_OK)
 		return 0;
+	/*
+	 * inih passes "" for a key above the first header; our handler used to
+	 * take "" as "no change of section" and treat it as a [daemon] key.
+	 */
+	if (section[0] == '\0')
+		return fail(p, "key '%s' is outside any section (put it under "
+		    "[daemon], [s3] or [db \"/path\"])", name);
 	if (strcmp(section, p->section) != 0 && !open_section(p, section, name))
 		return 0;
 	/* A key may be set once per section: `seen` holds "\nkey\n" entries. */

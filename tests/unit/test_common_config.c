@@ -186,8 +186,15 @@ static const struct {
 	    "environment variable 'LSC_T_UNSET_VAR' is not set" },
 	{ __LINE__, "[db \"${LSC_T_REL}/a.db\"]\nreplica = file:///r\n", 2,
 	    "database path 'rel/a.db' must be absolute" },
-	/* a key before any section (not a [daemon] key, see the report) */
-	{ __LINE__, "bogus = 1\n[s3]\nregion = a\n", 1, "bogus" },
+	/* a key before any section is refused, even one [daemon] knows */
+	{ __LINE__, "bogus = 1\n[s3]\nregion = a\n", 1,
+	    "key 'bogus' is outside any section" },
+	{ __LINE__, "log-level = debug\n[s3]\nregion = a\n", 1,
+	    "key 'log-level' is outside any section" },
+	{ __LINE__, "; comment\n\nmetrics = 127.0.0.1:9090\n" DB, 3,
+	    "key 'metrics' is outside any section" },
+	{ __LINE__, "replica = file:///r\n" DB, 1,
+	    "key 'replica' is outside any section" },
 };
 
 static void
