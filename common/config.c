@@ -50,6 +50,7 @@ struct parser {
 	/* keys already set in the current section, "\n"-separated */
 	struct buf		 seen;
 	struct lsc_err		*err;
+	int			 err_line;	/* line of our error in *err */
 };
 
 int
@@ -269,6 +270,8 @@ fail(struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (p->err->code == LSC_OK)
+		p->err_line = p->line;
 	lsc_seterr(p->err, LSC_ECONFIG, 0, "%s:%d: %s", p->name, p->line, msg);
 	return 0;
 }
@@ -685,9 +688,7 @@ reader(char *str, int num, void *stream)
 	/* inih needs room for "\r\n\0" after the longest line it can take. */
 	if (p->too_long || n >= MAX_LINE - 2) {
 		p->too_long = 1;
-		lsc_seterr(p->err, LSC_ECONFIG, 0,
-		    "%s:%d: line is longer than %d bytes", p->name, p->line,
-		    MAX_LINE - 3);
+		fail(p, "line is longer than %d bytes", MAX_LINE - 3);
 		return NULL;
 	}
 	if (!note_section(p, str))
@@ -728,10 +729,18 @@ parse(struct parser *p, struct lsc_config **out)
 	p->cfg->file = xstrdup(p->name);
 	buf_init(&p->seen, 1 << 20);
 	line = ini_parse_stream(reader, p, handler, p);
-	if (p->err->code == LSC_OK && line > 0)
+	/*
+	 * inih goes on after a line it cannot parse and returns the first bad
+	 * line, while our own error may come from a later line: the earliest
+	 * one is the one to fix first, and later ones may be its echoes.
+	 */
+	if (line > 0 && (p->err->code == LSC_OK || line < p->err_line)) {
+		lsc_err_clear(p->err);
 		lsc_seterr(p->err, LSC_ECONFIG, 0,
 		    "%s:%d: cannot parse line (expected [section] or key = value)",
 		    p->name, line);
+	}
+	/* Whole-file checks only on a file that parsed. */
 	if (p->err->code == LSC_OK)
 		validate(p);
 	buf_release(&p->seen);

@@ -111,6 +111,22 @@ static const struct {
 	{ __LINE__, "[s3]\nregion = a\njust words\n", 3, "cannot parse line" },
 	{ __LINE__, "[s3\n", 1, "cannot parse line" },
 	{ __LINE__, "[s3]\nregion\n", 2, "cannot parse line" },
+	/* ... and it is reported even when a later line has another error */
+	{ __LINE__, "[s3]\njust words\nregion = us east\n", 2,
+	    "cannot parse line" },
+	{ __LINE__, "[s3]\nregion = a\nendpoint\n\nbogus = 1\n", 3,
+	    "cannot parse line" },
+	{ __LINE__, "[db \"/a.db\"\nreplica = file:///r\n", 1,
+	    "cannot parse line" },
+	{ __LINE__, "[s3]\nwords\n[s3]\n", 2, "cannot parse line" },
+	{ __LINE__, "[s3]\nwords\n[nope]\n", 2, "cannot parse line" },
+	{ __LINE__, "[s3]\nwords\nregion = ${LSC_T_UNSET_VAR}\n", 2,
+	    "cannot parse line" },
+	/* a syntax error also beats a whole-file check (no replica) */
+	{ __LINE__, "[db \"/a.db\"]\nreplica\n", 2, "cannot parse line" },
+	/* while an earlier key error still comes first */
+	{ __LINE__, "[s3]\nregion = us east\nwords\n", 2, "bad region" },
+	{ __LINE__, "[s3]\n[s3]\nwords\n", 2, "[s3] appears twice" },
 	/* bad durations */
 	{ __LINE__, DB "sync-interval = 1d\n", 3, "sync-interval: bad duration '1d'" },
 	{ __LINE__, DB "snapshot-interval = \n", 3, "snapshot-interval: bad duration" },
@@ -248,6 +264,10 @@ test_long_lines(void)
 	snprintf(text, sizeof(text), "[s3]\nregion = a\nendpoint = http://%.*s",
 	    300, value);
 	expect_error(text, 3, "line is longer than", __LINE__);
+	/* a syntax error above a long line is the one reported */
+	snprintf(text, sizeof(text), "[s3]\nwords\nendpoint = http://%.*s\n",
+	    300, value);
+	expect_error(text, 2, "cannot parse line", __LINE__);
 	/* a long comment is refused too: inih would parse its tail */
 	snprintf(text, sizeof(text), "; %.*s\n[s3]\nregion = a\n", 300, value);
 	expect_error(text, 1, "line is longer than", __LINE__);
