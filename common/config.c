@@ -7,6 +7,12 @@
  * libinih 55 does not pass (it is built without INI_HANDLER_LINENO).  The
  * same reader refuses lines that do not fit inih's 200-byte buffer:
  * otherwise inih would cut the value and parse the rest as a new line.
+ *
+ * Sections are opened by the reader too, when it sees a "[header]" line,
+ * not by the handler: inih reports a section only with its first key (an
+ * empty or repeated section would go unseen, or be blamed on a key's
+ * line), and it keeps only 49 bytes of a section's name, which would cut
+ * a long [db "/path"].  The handler ignores inih's section argument.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +33,8 @@
 
 #define MAX_LINE 200	/* Debian's libinih: INI_MAX_LINE, stack buffer */
 
+enum section_kind { SEC_NONE, SEC_DAEMON, SEC_S3, SEC_DB };
+
 struct parser {
 	const char		*name;		/* file name for messages */
 	FILE			*fp;		/* NULL when parsing a string */
@@ -35,12 +43,14 @@ struct parser {
 	int			 too_long;
 	int			 group_readable;
 	struct lsc_config	*cfg;
+	enum section_kind	 kind;		/* the section we are in */
 	struct cfg_db		*db;		/* current [db] or NULL */
-	char			 section[MAX_LINE];
-	int			 seen_s3, seen_daemon;
+	char			 section[MAX_LINE];	/* its name, for messages */
+	int			 s3_line, daemon_line;	/* their headers, or 0 */
 	/* keys already set in the current section, "\n"-separated */
 	struct buf		 seen;
 	struct lsc_err		*err;
+	int			 err_line;	/* line of our error in *err */
 };
 
 int
@@ -260,6 +270,8 @@ fail(struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (p->err->code == LSC_OK)
+		p->err_line = p->line;
 	lsc_seterr(p->err, LSC_ECONFIG, 0, "%s:%d: %s", p->name, p->line, msg);
 	return 0;
 }
@@ -515,28 +527,34 @@ open_db_section(struct parser *p, const char *section)
 	db = &p->cfg->dbs[p->cfg->ndb++];
 	cfg_db_defaults(db);
 	db->path = path;
-	db->line = p->line;
+	db->line = p->line;	/* the header's line */
 	p->db = db;
 	return 1;
 }
 
-/* Begin a new section; 1 ok, 0 error.  Sections may not repeat. */
+/*
+ * Begin a new section at its header line (p->line); 1 ok, 0 error.
+ * [daemon] and [s3] may appear once, each database once.
+ */
 static int
-open_section(struct parser *p, const char *section, const char *name)
+open_section(struct parser *p, const char *section)
 {
 	if (strncmp(section, "db", 2) == 0 &&
 	    (section[2] == ' ' || section[2] == '\t' || section[2] == '"')) {
 		if (!open_db_section(p, section))
 			return 0;
+		p->kind = SEC_DB;
 	} else if (strcmp(section, "s3") == 0 || strcmp(section, "daemon") == 0) {
-		int *seen = section[0] == 's' ? &p->seen_s3 : &p->seen_daemon;
+		int *first = section[0] == 's' ? &p->s3_line : &p->daemon_line;
 
-		if (*seen)
-			return fail(p, "section [%s] appears twice", section);
-		*seen = 1;
+		if (*first != 0)
+			return fail(p, "section [%s] appears twice (first at line "
+			    "%d)", section, *first);
+		*first = p->line;
+		p->kind = section[0] == 's' ? SEC_S3 : SEC_DAEMON;
 		p->db = NULL;
 	} else if (section[0] == '\0') {
-		return fail(p, "key '%s' is outside any section", name);
+		return fail(p, "empty section name []");
 	} else {
 		return fail(p, "unknown section [%s] (expected [daemon], [s3] "
 		    "or [db \"/path\"])", section);
@@ -564,7 +582,11 @@ set_daemon_key(struct parser *p, const char *key, const char *v)
 	return fail(p, "unknown key '%s' in [daemon]", key);
 }
 
-/* inih handler.  NB: inih wants non-zero for success, zero for failure. */
+/*
+ * inih handler.  NB: inih wants non-zero for success, zero for failure.
+ * `section` is inih's (possibly cut) copy of the name: p->kind, set by the
+ * reader at the header line, is the truth.
+ */
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -572,23 +594,26 @@ handler(void *user, const char *section, const char *name, const char *value)
 	char *v, *needle;
 	int expanded, rc, dup;
 
+	(void)section;
 	if (p->err->code != LSC_OK)
 		return 0;
-	if (strcmp(section, p->section) != 0 && !open_section(p, section, name))
-		return 0;
+	/* Above the first header: not a [daemon] key, whatever its name. */
+	if (p->kind == SEC_NONE)
+		return fail(p, "key '%s' is outside any section (put it under "
+		    "[daemon], [s3] or [db \"/path\"])", name);
 	/* A key may be set once per section: `seen` holds "\nkey\n" entries. */
 	needle = xasprintf("\n%s\n", name);
 	dup = p->seen.data != NULL && strstr((char *)p->seen.data, needle) != NULL;
 	free(needle);
 	if (dup)
-		return fail(p, "key '%s' is set twice in [%s]", name, section);
+		return fail(p, "key '%s' is set twice in [%s]", name, p->section);
 	buf_appendf(&p->seen, NULL, "\n%s\n", name);
 
 	if ((v = expand_env(p, value, &expanded)) == NULL)
 		return 0;
-	if (p->db != NULL) {
+	if (p->kind == SEC_DB) {
 		rc = set_db_key(p, p->db, name, v, expanded);
-	} else if (strcmp(section, "s3") == 0) {
+	} else if (p->kind == SEC_S3) {
 		rc = set_s3_key(p, &p->cfg->s3, name, v, expanded);
 		if (rc < 0)
 			rc = fail(p, "unknown key '%s' in [s3]", name);
@@ -600,7 +625,36 @@ handler(void *user, const char *section, const char *name, const char *value)
 	return rc;
 }
 
-/* fgets-style reader for inih that counts lines and refuses long ones. */
+/*
+ * If `line` is a "[section]" header as inih reads one (leading blanks
+ * skipped, a UTF-8 BOM allowed on line 1, the name running to the first
+ * ']'), open that section now, at the header's own line.  Anything else
+ * is left to inih, which also reports a '[' without ']'.  Returns 0 after
+ * recording an error.
+ */
+static int
+note_section(struct parser *p, const char *line)
+{
+	const char *s = line, *end;
+	char name[MAX_LINE];
+
+	if (p->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s != '[')
+		return 1;
+	end = strchr(s + 1, ']');
+	if (end == NULL)
+		return 1;
+	snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+	return open_section(p, name);
+}
+
+/*
+ * fgets-style reader for inih that counts lines, refuses long ones and
+ * opens sections (see the top of the file).
+ */
 static char *
 reader(char *str, int num, void *stream)
 {
@@ -634,11 +688,11 @@ reader(char *str, int num, void *stream)
 	/* inih needs room for "\r\n\0" after the longest line it can take. */
 	if (p->too_long || n >= MAX_LINE - 2) {
 		p->too_long = 1;
-		lsc_seterr(p->err, LSC_ECONFIG, 0,
-		    "%s:%d: line is longer than %d bytes", p->name, p->line,
-		    MAX_LINE - 3);
+		fail(p, "line is longer than %d bytes", MAX_LINE - 3);
 		return NULL;
 	}
+	if (!note_section(p, str))
+		return NULL;
 	return str;
 }
 
@@ -656,7 +710,8 @@ validate(struct parser *p)
 		    db->max_checkpoint_page_count < db->min_checkpoint_page_count)
 			return lsc_seterr(p->err, LSC_ECONFIG, 0,
 			    "%s:%d: max-checkpoint-page-count is below "
-			    "min-checkpoint-page-count", p->name, db->line);
+			    "min-checkpoint-page-count in [db \"%s\"]", p->name,
+			    db->line, db->path);
 	}
 	return LSC_OK;
 }
@@ -674,10 +729,18 @@ parse(struct parser *p, struct lsc_config **out)
 	p->cfg->file = xstrdup(p->name);
 	buf_init(&p->seen, 1 << 20);
 	line = ini_parse_stream(reader, p, handler, p);
-	if (p->err->code == LSC_OK && line > 0)
+	/*
+	 * inih goes on after a line it cannot parse and returns the first bad
+	 * line, while our own error may come from a later line: the earliest
+	 * one is the one to fix first, and later ones may be its echoes.
+	 */
+	if (line > 0 && (p->err->code == LSC_OK || line < p->err_line)) {
+		lsc_err_clear(p->err);
 		lsc_seterr(p->err, LSC_ECONFIG, 0,
 		    "%s:%d: cannot parse line (expected [section] or key = value)",
 		    p->name, line);
+	}
+	/* Whole-file checks only on a file that parsed. */
 	if (p->err->code == LSC_OK)
 		validate(p);
 	buf_release(&p->seen);

@@ -12,6 +12,16 @@
 #define IN_CHUNK	(256 * 1024)	/* input fed to LZ4F per call */
 #define OUT_CHUNK	(256 * 1024)	/* decompressed bytes per sink call */
 
+/*
+ * The start of an LZ4 frame header (lz4_Frame_format.md): the 4-byte
+ * magic 0x184D2204 (little-endian) and the FLG byte, whose bit 2 is the
+ * content-checksum flag.  BD, optional fields and the header checksum
+ * follow; liblz4 verifies those.
+ */
+#define HEAD_LEN		5
+#define FLG_CONTENT_CHECKSUM	0x04
+static const unsigned char lz4_magic[4] = { 0x04, 0x22, 0x4d, 0x18 };
+
 struct lz4w {
 	LZ4F_cctx	*cctx;
 	lsc_sink_fn	 sink;
@@ -29,7 +39,8 @@ struct lz4r {
 	unsigned char	*out;
 	uint64_t	 max_out;
 	uint64_t	 total_out;
-	int		 header_checked;
+	unsigned char	 head[HEAD_LEN];	/* magic + FLG, held back */
+	size_t		 head_len;	/* bytes of `head` collected so far */
 	int		 done;		/* the frame ended (checksum verified) */
 };
 
@@ -142,10 +153,46 @@ lz4r_new(lsc_sink_fn sink, void *ctx, uint64_t max_out, struct lsc_err *err)
 	return r;
 }
 
-int
-lz4r_feed(struct lz4r *r, const void *data, size_t len, struct lsc_err *err)
+/*
+ * Collect the magic and the FLG byte, and refuse a frame that is not ours
+ * before liblz4 decodes any of it.  Why parse these 5 bytes ourselves
+ * rather than ask LZ4F_getFrameInfo after a decompress call: liblz4
+ * decodes a small frame, header to checksum, in one call, hands out its
+ * content and resets its context, so the flags can no longer be read and
+ * unverifiable output already exists.  Feeding liblz4 1 byte at a time
+ * until its header is parsed would also work, but leans on when liblz4
+ * fills in its frame info; the magic and FLG are fixed by the LZ4 frame
+ * specification.
+ *
+ * Returns LSC_OK with *used set to the bytes taken from `p`;
+ * r->head_len == HEAD_LEN once the check has passed.
+ */
+static int
+check_head(struct lz4r *r, const unsigned char *p, size_t len, size_t *used,
+    struct lsc_err *err)
 {
-	const unsigned char *p = data;
+	size_t n = HEAD_LEN - r->head_len;
+
+	if (n > len)
+		n = len;
+	memcpy(r->head + r->head_len, p, n);
+	r->head_len += n;
+	*used = n;
+	if (r->head_len < HEAD_LEN)
+		return LSC_OK;
+	if (memcmp(r->head, lz4_magic, sizeof(lz4_magic)) != 0)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "not an LZ4 frame (bad magic number)");
+	if ((r->head[4] & FLG_CONTENT_CHECKSUM) == 0)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "LZ4 frame has no content checksum");
+	return LSC_OK;
+}
+
+/* Decode `len` bytes of frame into the sink. */
+static int
+decode(struct lz4r *r, const unsigned char *p, size_t len, struct lsc_err *err)
+{
 	int rc;
 
 	while (len > 0) {
@@ -158,20 +205,6 @@ lz4r_feed(struct lz4r *r, const void *data, size_t len, struct lsc_err *err)
 		if (LZ4F_isError(hint))
 			return lsc_seterr(err, LSC_ECORRUPT, 0, "LZ4: %s",
 			    LZ4F_getErrorName(hint));
-		if (!r->header_checked) {
-			LZ4F_frameInfo_t info;
-			size_t zero = 0;
-
-			/* Once the header is decoded, insist on a content checksum. */
-			if (!LZ4F_isError(LZ4F_getFrameInfo(r->dctx, &info, NULL,
-			    &zero))) {
-				if (info.contentChecksumFlag !=
-				    LZ4F_contentChecksumEnabled)
-					return lsc_seterr(err, LSC_ECORRUPT, 0,
-					    "LZ4 frame has no content checksum");
-				r->header_checked = 1;
-			}
-		}
 		p += in_n;
 		len -= in_n;
 		if (out_n > 0) {
@@ -190,6 +223,27 @@ lz4r_feed(struct lz4r *r, const void *data, size_t len, struct lsc_err *err)
 			break;
 	}
 	return LSC_OK;
+}
+
+int
+lz4r_feed(struct lz4r *r, const void *data, size_t len, struct lsc_err *err)
+{
+	const unsigned char *p = data;
+	size_t used;
+	int rc;
+
+	if (r->head_len < HEAD_LEN) {
+		if ((rc = check_head(r, p, len, &used, err)) != LSC_OK)
+			return rc;
+		if (r->head_len < HEAD_LEN)
+			return LSC_OK;
+		/* Checked: now liblz4 gets the held-back bytes, then the rest. */
+		if ((rc = decode(r, r->head, HEAD_LEN, err)) != LSC_OK)
+			return rc;
+		p += used;
+		len -= used;
+	}
+	return decode(r, p, len, err);
 }
 
 int

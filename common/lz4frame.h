@@ -8,7 +8,10 @@
  * The reader verifies everything the frame carries: magic, header
  * checksum, block sizes, the content checksum at the end, that the frame
  * is complete, and that nothing follows it.  A frame without a content
- * checksum is refused, as is output beyond `max_out`.
+ * checksum is refused before any byte of it is decoded, as is output
+ * beyond `max_out`.  Output may reach the sink before the content checksum
+ * at the end is verified: only lz4r_finish() returning LSC_OK says the
+ * whole frame was good.
  */
 #ifndef LSC_LZ4FRAME_H
 #define LSC_LZ4FRAME_H

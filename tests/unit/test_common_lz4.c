@@ -2,7 +2,8 @@
 /*
  * LZ4 frames: round trips of several sizes fed to the reader whole, in
  * 1-byte and in odd-size chunks; Litestream's header bytes; and refusal of
- * corrupt, truncated, over-long, trailing-garbage and checksum-less frames.
+ * corrupt, truncated, over-long, trailing-garbage and checksum-less frames
+ * (small ones too, with nothing written before the refusal).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -455,19 +456,88 @@ test_no_content_checksum(void)
 	free(f);
 
 	/*
-	 * Without a content checksum: refused.  Fed 1 byte at a time, the
-	 * reader sees the header before any block.  (Fed whole, a frame
-	 * small enough to decode in one LZ4F_decompress call is not caught:
-	 * see the report; that case is left out here.)
+	 * Without a content checksum: refused, whole, in 1-byte steps and in
+	 * odd chunks, whatever the frame's size.
 	 */
 	flen = lz4f_frame(txt, n, 0, 0, &f);
 	T_CHECK(flen > 7 && (f[4] & 0x04) == 0);
-	expect_bad("no content checksum, 1-byte", f, flen, UINT64_MAX,
-	    LSC_ECORRUPT);
+	expect_bad("no content checksum", f, flen, UINT64_MAX, LSC_ECORRUPT);
 	free(f);
 	flen = lz4f_frame(txt, n, 0, 1, &f);
 	expect_bad("block checksums only", f, flen, UINT64_MAX, LSC_ECORRUPT);
 	free(f);
+	free(txt);
+}
+
+/* Counts what reaches the sink, so a test can see nothing leaked out. */
+static int
+count_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	(void)data;
+	(void)err;
+	*(size_t *)ctx += len;
+	return LSC_OK;
+}
+
+/*
+ * A frame small enough to decode in one LZ4F_decompress call, without a
+ * content checksum: refused, and not one byte reaches the sink first (a
+ * restore must never write bytes it could not verify).  Empty and
+ * one-block frames, fed whole and in 1-byte steps.
+ */
+static void
+test_small_no_checksum(void)
+{
+	static const size_t sizes[] = { 0, 1, 3, 100, 4096, 65536 };
+	unsigned char *txt = compressible_bytes(65536);
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned char *f = NULL;
+		size_t flen = lz4f_frame(txt, sizes[i], 0, 0, &f);
+
+		for (int step = 0; step < 2; step++) {
+			struct lsc_err err = { 0 };
+			size_t got = 0, off = 0;
+			struct lz4r *r = lz4r_new(count_sink, &got, UINT64_MAX,
+			    &err);
+			int rc = LSC_OK;
+
+			while (rc == LSC_OK && off < flen) {
+				size_t k = step == 0 ? flen : 1;
+
+				rc = lz4r_feed(r, f + off, k, &err);
+				off += k;
+			}
+			if (rc == LSC_OK)
+				rc = lz4r_finish(r, &err);
+			if (rc != LSC_ECORRUPT || got != 0)
+				printf("  small no-checksum %zu (step %d): rc %d,"
+				    " %zu bytes out: %s\n", sizes[i], step, rc,
+				    got, err.msg);
+			T_EQ_INT(rc, LSC_ECORRUPT);
+			T_EQ_INT(got, 0);
+			T_CHECK(strstr(err.msg, "content checksum") != NULL);
+			lz4r_free(r);
+		}
+		free(f);
+	}
+
+	/*
+	 * With the flag but the checksum cut off, or wrong: refused too
+	 * (the data before it may have reached the sink; lz4r_finish is the
+	 * verdict and restore writes to a temporary file).
+	 */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned char *f = NULL;
+		size_t flen = lz4f_frame(txt, sizes[i], 1, 0, &f);
+
+		expect_bad("small, checksum missing", f, flen - 4, UINT64_MAX,
+		    LSC_ECORRUPT);
+		f[flen - 1] ^= 0x01;
+		expect_bad("small, checksum wrong", f, flen, UINT64_MAX,
+		    LSC_ECORRUPT);
+		free(f);
+	}
 	free(txt);
 }
 
@@ -479,5 +549,6 @@ main(void)
 	test_header_bytes();
 	test_corruption();
 	test_no_content_checksum();
+	test_small_no_checksum();
 	return t_done();
 }
