@@ -27,9 +27,14 @@ fi
 # Test-only npm tools (s3rver, Litestream v0.3.13), pinned by package-lock.json.
 if [ "${1:-test}" != build ]; then
 	here=$(cd "$(dirname "$0")/.." && pwd)
-	stamp="$here/node_modules/.package-lock.json"
-	if [ ! -f "$stamp" ] || [ "$here/package-lock.json" -nt "$stamp" ]; then
+	# The stamp records which lockfile was installed, by content (a
+	# fresh clone's mtimes say nothing), so a second run is a no-op.
+	stamp="$here/node_modules/.lsc-lock.sha256"
+	want_sum=$(sha256sum < "$here/package-lock.json" | cut -d' ' -f1)
+	if [ ! -x "$here/node_modules/.bin/s3rver" ] ||
+	    [ "$(cat "$stamp" 2>/dev/null)" != "$want_sum" ]; then
 		echo "deps: npm ci"
 		(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+		echo "$want_sum" > "$stamp"
 	fi
 fi
