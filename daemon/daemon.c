@@ -40,11 +40,17 @@
 #define FDS_RESERVED	64
 
 static int
+usage_to(FILE *f, int status)
+{
+	fprintf(f, "usage: litestream-c replicate [-c CONFIG] [--exec CMD]\n"
+	    "       litestream-c replicate [--exec CMD] DB_PATH REPLICA_URL\n");
+	return status;
+}
+
+static int
 usage(void)
 {
-	fprintf(stderr, "usage: litestream-c replicate [-c CONFIG] [--exec CMD]\n"
-	    "       litestream-c replicate [--exec CMD] DB_PATH REPLICA_URL\n");
-	return 2;
+	return usage_to(stderr, 2);
 }
 
 int
@@ -137,6 +143,8 @@ cmd_replicate(int argc, char **argv)
 		case 'e':
 			exec_cmd = optarg;
 			break;
+		case 'h':
+			return usage_to(stdout, 0);
 		default:
 			return usage();
 		}
