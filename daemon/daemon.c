@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/notify.h"
 #include "daemon/repl.h"
 #include "replica/replica.h"
 
@@ -121,12 +122,21 @@ run(struct repl *repls, size_t n)
 			}
 			if (next[i] < wake)
 				wake = next[i];
+			/* systemd: between steps too, as one pass over many
+			 * databases can outlast half of WatchdogSec. */
+			if (notify_watchdog_due(mono_ms()))
+				notify_watchdog(mono_ms());
 		}
+		/* systemd: READY=1, STATUS=, and wake for the next WATCHDOG=1. */
+		notify_update(repls, n, mono_ms());
+		if (notify_wake_ms() < wake)
+			wake = notify_wake_ms();
 		now = mono_ms();
 		if (!stop_requested && wake > now)
 			poll(NULL, 0, (int)(wake - now));
 	}
 	log_info("shutting down: final sync");
+	notify_stopping();	/* systemd: STOPPING=1 */
 	for (size_t i = 0; i < n; i++) {
 		/* The final sync must end: bounded retries from here on. */
 		if (repls[i].replica != NULL && repls[i].replica->max_retries < 0)
@@ -219,6 +229,7 @@ cmd_replicate(int argc, char **argv)
 		return status;
 	}
 	install_signals();
+	notify_init();		/* systemd: NOTIFY_SOCKET, WATCHDOG_USEC */
 	n = cfg->ndb;
 	repls = xcalloc(n, sizeof(*repls));
 	for (size_t i = 0; i < n; i++)
