@@ -7,6 +7,7 @@
 # NOTIFY_SOCKET and WATCHDOG_USEC=400000, sends
 #   STATUS= with a lag while a database cannot sync yet, and no READY=1;
 #   READY=1 once, when both databases' snapshots are in their replicas;
+#   STATUS= with a lag when a database fails after READY;
 #   WATCHDOG=1 every 200 ms, never 400 ms apart (systemd's limit);
 #   STOPPING=1 after SIGTERM and before the process exits.
 # The listener (tests/tools/notify_listener.py) stamps each message with
@@ -56,7 +57,7 @@ else
 fi
 
 note "2. make install: both units, ExecStart under PREFIX"
-make -s -C "$ROOT" install BUILD="$BUILD" PREFIX=/usr DESTDIR="$T/dest" > install.log 2>&1 ||
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$ROOT" install BUILD="$BUILD" PREFIX=/usr DESTDIR="$T/dest" > install.log 2>&1 ||
 	fail "make install: $(tail -n 5 install.log)"
 for u in litestream-c.service litestream-c-restore@.service; do
 	f="$T/dest/usr/lib/systemd/system/$u"
@@ -128,8 +129,14 @@ sql b-new.db "PRAGMA journal_mode=wal; CREATE TABLE t(y); INSERT INTO t VALUES (
 mv b-new.db b.db
 t_fixed=$(now)
 wait_for 20 grep -q 'READY=1' notify.log || fail "no READY=1 after b.db was fixed: $(tail -n 5 notify.log)"
-# Let the watchdog run a while, then stop.
-sleep 2
+# After READY: b.db replaced by a directory (its steps fail from now on)
+# must show as a growing lag, then stop.  (Not junk bytes: with the old
+# b.db-wal beside them SQLite would still read the old database.)
+sleep 0.5
+rm -f b.db b.db-wal b.db-shm
+mkdir b.db
+failing() { grep -q -E 'STATUS=2 databases, 1 failing, worst lag [1-9][0-9]*s \(.*/b.db\)' notify.log; }
+wait_for 20 failing || fail "no STATUS with b.db's lag after READY: $(tail -n 5 notify.log)"
 t_term=$(now)
 kill -TERM $D
 wait $D || fail "daemon exit status $?"
