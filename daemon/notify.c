@@ -122,6 +122,23 @@ notify_stopping(void)
 	send_msg("STOPPING=1\nSTATUS=shutting down: final sync");
 }
 
+void
+notify_reloading(void)
+{
+	send_msg("RELOADING=1\nSTATUS=reloading the configuration");
+}
+
+void
+notify_reloaded(void)
+{
+	if (!nt.ready_sent)
+		return;
+	/* Forget the last STATUS, so the next notify_update() sends one. */
+	nt.status[0] = '\0';
+	nt.next_scan_ms = 0;
+	send_msg("READY=1");
+}
+
 int64_t
 notify_watchdog_interval_ms(void)
 {

@@ -19,6 +19,7 @@
  *	if (notify_watchdog_due(now))		every pass, and between steps
  *		notify_watchdog(now);
  *	wake = min(wake, notify_wake_ms());	so the poll comes back in time
+ *	notify_reloading(); notify_reloaded();	around a SIGHUP reload
  *	notify_stopping();			when shutdown starts
  */
 #ifndef LSC_NOTIFY_H
@@ -40,6 +41,16 @@ void	notify_ready(void);
 void	notify_status(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	notify_stopping(void);
+
+/*
+ * SIGHUP: notify_reloading() when the reload starts (RELOADING=1: systemctl
+ * reload then waits), notify_reloaded() when the new config is in force
+ * (READY=1 again, if READY=1 had been sent; else the first READY=1 is still
+ * notify_update()'s to send).  Not wired in yet: SIGHUP comes with the
+ * event loop.
+ */
+void	notify_reloading(void);
+void	notify_reloaded(void);
 
 /*
  * The watchdog: half of WATCHDOG_USEC in ms (0 when systemd set no
