@@ -10,7 +10,7 @@
 PREFIX     ?= /usr/local
 BUILD      ?= build
 PKG_CONFIG ?= pkg-config
-DEPS       := sqlite3 libcurl libcrypto inih liblz4 expat
+DEPS       := sqlite3 libcurl libcrypto inih liblz4 expat libsystemd
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
               -Wmissing-prototypes -Wpointer-arith -Wformat=2
@@ -88,8 +88,11 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/doc/litestream-c
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/litestream-c
 	install -m 644 litestream-c.ini $(DESTDIR)$(PREFIX)/share/doc/litestream-c/
-	for u in systemd/*.service; do [ -f "$$u" ] && \
-	    install -m 644 "$$u" $(DESTDIR)$(PREFIX)/lib/systemd/system/; done; true
+	install -m 644 systemd/README.md $(DESTDIR)$(PREFIX)/share/doc/litestream-c/
+	@# The units name /usr/local/bin/litestream-c: follow PREFIX.
+	for u in litestream-c.service litestream-c-restore@.service; do \
+	    sed 's|/usr/local/|$(PREFIX)/|g' "systemd/$$u" > "$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u" && \
+	    chmod 644 "$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u" || exit 1; done
 
 clean:
 	rm -rf build demo

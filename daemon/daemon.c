@@ -24,6 +24,7 @@
 #include "common/xmalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
+#include "daemon/notify.h"
 #include "replica/replica.h"
 #include "wal/wal_db.h"
 
@@ -203,6 +204,10 @@ cmd_replicate(int argc, char **argv)
 		return status;
 	}
 	wal_db_global_init();
+	notify_init();		/* systemd: NOTIFY_SOCKET, WATCHDOG_USEC */
+	/* The --exec app must not speak for our unit (read above already). */
+	if (exec_cmd != NULL)
+		notify_forget_env();
 	/* Before any thread: every thread inherits the blocked set. */
 	loop_block_signals();
 	lo.config_path = argc == 0 ? config_path : NULL;

@@ -34,6 +34,7 @@
 #include "daemon/daemon.h"
 #include "daemon/exec.h"
 #include "daemon/loop.h"
+#include "daemon/notify.h"
 #include "daemon/pool.h"
 #include "daemon/repl.h"
 #include "daemon/watch.h"
@@ -60,6 +61,7 @@ struct dbjob {
 	uint64_t	 left;		/* a final sync's unshipped bytes */
 	int64_t		 due_ms;	/* INT64_MAX: nothing to do */
 	int64_t		 started_ms;	/* the last step's start */
+	struct notify_db nd;		/* the loop's copy for systemd status */
 	const struct cfg_db *readd;	/* reload changed it: add this after */
 	const struct cfg_s3 *readd_s3;
 };
@@ -132,6 +134,8 @@ add_job(struct loop *L, const struct cfg_db *db, const struct cfg_s3 *s3)
 		    "instead\terror=\"%s\"", UNWATCHED_POLL_MS, err.msg);
 	}
 	j->due_ms = mono_ms();		/* the first sync: at once */
+	j->nd.path = j->r.path;
+	j->nd.synced_ms = j->due_ms;
 	if (L->n == L->cap) {
 		L->cap = L->cap ? L->cap * 2 : 16;
 		L->jobs = xreallocarray(L->jobs, L->cap, sizeof(*L->jobs));
@@ -201,6 +205,10 @@ on_done(struct loop *L, struct dbjob *j)
 		L->left += j->left;
 		return;
 	}
+	/* Read after the worker is done with it (the pool's lock orders it). */
+	j->nd.synced = j->r.synced;
+	j->nd.failing = j->r.failing;
+	j->nd.synced_ms = j->r.synced_ms;
 	if (j->rc == LSC_OK && !j->synced) {
 		j->synced = 1;
 		log_db(LOG_DEBUG, j->r.path, "first sync done");
@@ -352,6 +360,18 @@ reload(struct loop *L)
 	    "unchanged=%zu", added, removed, changed, n - removed - changed);
 }
 
+/* Shutdown begins: steps in flight cut their retries short, then the
+ * final syncs run (schedule()). */
+static void
+begin_stop(struct loop *L)
+{
+	if (L->stopping)
+		return;
+	L->stopping = 1;
+	stop_steps = 1;
+	notify_stopping();	/* systemd: STOPPING=1 */
+}
+
 /* SIGCHLD: reap; the --exec child's end starts our shutdown. */
 static void
 on_child(struct loop *L)
@@ -366,8 +386,7 @@ on_child(struct loop *L)
 		L->child_status = exec_exit_status(st);
 		log_info("the application exited; final sync\tstatus=%d",
 		    L->child_status);
-		L->stopping = 1;
-		stop_steps = 1;
+		begin_stop(L);
 	}
 }
 
@@ -375,8 +394,11 @@ static void
 on_signal(struct loop *L, int sig)
 {
 	if (sig == SIGHUP) {
-		if (!L->stopping)
+		if (!L->stopping) {
+			notify_reloading();	/* systemd: RELOADING=1 */
 			reload(L);
+			notify_reloaded();
+		}
 		return;
 	}
 	if (sig == SIGCHLD) {
@@ -397,8 +419,7 @@ on_signal(struct loop *L, int sig)
 		return;
 	}
 	log_info("shutting down: final sync");
-	L->stopping = 1;
-	stop_steps = 1;
+	begin_stop(L);
 }
 
 static void
@@ -427,12 +448,29 @@ check_ready(struct loop *L)
 			log_error("cannot start the application: %s",
 			    strerror(errno));
 			L->child_status = 127;
-			L->stopping = 1;
-			stop_steps = 1;
+			begin_stop(L);
 		} else {
 			log_info("application started\tpid=%d", (int)L->child);
 		}
 	}
+}
+
+/* systemd: WATCHDOG=1 from this loop (so a stuck loop is noticed), and
+ * READY=1 / STATUS= from the loop's copies of each database's state. */
+static void
+notify_tick(struct loop *L, int64_t now)
+{
+	struct notify_db *v;
+
+	if (notify_watchdog_due(now))
+		notify_watchdog(now);
+	if (!notify_enabled() || L->stopping)
+		return;
+	v = xreallocarray(NULL, L->n ? L->n : 1, sizeof(*v));
+	for (size_t i = 0; i < L->n; i++)
+		v[i] = L->jobs[i]->nd;
+	notify_update(v, L->n, now);
+	free(v);
 }
 
 /* Submit what is due; returns when the loop must wake next. */
@@ -548,6 +586,9 @@ loop_run(struct lsc_config *cfg, const struct loop_opts *o)
 		if (L.stopping && all_final(&L))
 			break;
 		now = mono_ms();
+		notify_tick(&L, now);
+		if (notify_wake_ms() < wake)
+			wake = notify_wake_ms();
 		timeout = wake == INT64_MAX ? -1 :
 		    wake - now > 3600000 ? 3600000 : wake - now < 0 ? 0 :
 		    (int)(wake - now);

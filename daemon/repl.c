@@ -26,6 +26,7 @@ repl_init(struct repl *r, const struct cfg_db *db,
 	cfg_s3_merge(&db->s3, global_s3, &r->s3);
 	r->sh.fd = -1;
 	r->last_ckpt_ms = mono_ms();
+	r->synced_ms = mono_ms();
 	r->next_retention_ms = mono_ms() + db->retention_check_interval_ms;
 }
 
@@ -228,6 +229,7 @@ int
 repl_step(struct repl *r)
 {
 	struct lsc_err err = { 0 };
+	int64_t start_ms = mono_ms();
 	int rc = step(r, &err);
 
 	if (rc == CONTINUITY_LOST && r->db != NULL) {
@@ -252,6 +254,9 @@ repl_step(struct repl *r)
 	wal_db_release_memory(r->db);
 	shadow_trim(&r->sh);
 	r->failing = 0;
+	/* Whatever was committed before this step began is in the replica. */
+	r->synced = 1;
+	r->synced_ms = start_ms;
 	return LSC_OK;
 }
 

@@ -36,6 +36,12 @@ struct repl {
 	int64_t		 next_retention_ms;	/* monotonic */
 	int		 failing;	/* last step failed: log recovery once */
 
+	/* Readiness and lag (daemon/notify.c), written by repl_step(). */
+	int		 synced;	/* a step has succeeded: the replica has
+					 * this generation's snapshot */
+	int64_t		 synced_ms;	/* monotonic: start of the last step that
+					 * succeeded (repl_init's time before) */
+
 	/* Counters (for logs, metrics, tests). */
 	uint64_t	 wal_bytes_shipped;
 	uint64_t	 segments_shipped;
