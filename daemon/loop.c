@@ -80,6 +80,7 @@ struct loop {
 	pid_t		 child;		/* --exec; 0: none, -1: ended */
 	int		 child_status;
 	uint64_t	 left;		/* unshipped bytes after final syncs */
+	size_t		 incomplete;	/* databases whose final sync failed */
 };
 
 /* Read by the workers' replica retries: set to cut them short. */
@@ -203,6 +204,7 @@ on_done(struct loop *L, struct dbjob *j)
 	if (j->kind == JOB_FINAL) {
 		j->final_done = 1;
 		L->left += j->left;
+		L->incomplete += j->left > 0;
 		return;
 	}
 	/* Read after the worker is done with it (the pool's lock orders it). */
@@ -615,8 +617,9 @@ loop_run(struct lsc_config *cfg, const struct loop_opts *o)
 		}
 	}
 	if (L.left > 0)
-		log_error("exiting with %llu bytes not shipped (kept in the shadow "
-		    "WAL for the next start)", (unsigned long long)L.left);
+		log_error("final sync incomplete; exiting with bytes not shipped "
+		    "(kept in the shadow WAL for the next start)\tdatabases=%zu "
+		    "bytes=%llu", L.incomplete, (unsigned long long)L.left);
 	else
 		log_info("litestream-c shut down");
 	status = o->exec_cmd != NULL && L.child == -1 ? L.child_status :

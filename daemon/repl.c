@@ -118,6 +118,10 @@ repl_open(struct repl *r, struct lsc_err *err)
 	 */
 	if ((rc = shadow_resume(&r->sh, &reason, err)) != LSC_OK)
 		goto fail;
+	/* A different file now: whatever the WAL on disk says, nothing proves
+	 * that this database continues the generation we were shipping. */
+	if (reason == NULL && r->replaced)
+		reason = "the database file was replaced";
 	if (reason != NULL) {
 		if (strcmp(reason, "no generation exists") != 0)
 			log_db(LOG_WARN, r->path, "cannot continue the previous "
@@ -137,6 +141,7 @@ repl_open(struct repl *r, struct lsc_err *err)
 		}
 	}
 	if (rc == LSC_OK) {
+		r->replaced = 0;
 		log_db(LOG_INFO, r->path, "replicating\treplica=%s sync-interval=%lldms",
 		    r->replica->url, (long long)r->cfg.sync_interval_ms);
 		return LSC_OK;
@@ -198,6 +203,7 @@ step(struct repl *r, struct lsc_err *err)
 
 	if (r->db != NULL && db_replaced(r)) {
 		log_db(LOG_WARN, r->path, "the database file was replaced or removed");
+		r->replaced = 1;
 		repl_close_db(r);
 	}
 	if (r->db == NULL && (rc = repl_open(r, err)) != LSC_OK)
@@ -290,8 +296,15 @@ repl_final(struct repl *r)
 	uint64_t left = 0;
 	int rc;
 
-	if (r->db == NULL)
-		return 0;
+	if (r->db == NULL) {
+		if (!r->failing)
+			return 0;
+		/* Not open since it failed (removed, replaced by junk): what
+		 * it holds now was never shipped, and exit 0 would say so. */
+		log_db(LOG_ERROR, r->path, "final sync impossible: the database "
+		    "cannot be opened");
+		return 1;
+	}
 	rc = repl_capture(r, 0, 0, &err);
 	if (rc == LSC_OK)
 		rc = repl_ship(r, &err);

@@ -34,6 +34,8 @@ struct repl {
 	int64_t		 last_ckpt_ms;		/* monotonic */
 	int64_t		 last_snapshot_ns;	/* wall clock */
 	int64_t		 next_retention_ms;	/* monotonic */
+	int		 replaced;	/* the file changed under us: next open
+					 * starts a new generation */
 	int		 failing;	/* last step failed: log recovery once */
 
 	/* Readiness and lag (daemon/notify.c), written by repl_step(). */
@@ -65,7 +67,8 @@ int	repl_step(struct repl *r);
 int64_t	repl_next_timer_ms(const struct repl *r);
 
 /* Shutdown: capture and ship everything, release the pins.  Returns the
- * bytes of WAL left unshipped (0 on success). */
+ * bytes of WAL left unshipped (0 on success; at least 1 on any failure,
+ * including a database that could not be opened). */
 uint64_t repl_final(struct repl *r);
 
 #endif
