@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics.h"
 #include "daemon/repl.h"
 #include "replica/replica.h"
 
@@ -218,6 +219,12 @@ cmd_replicate(int argc, char **argv)
 		cfg_free(cfg);
 		return status;
 	}
+	if (cfg->metrics != NULL && (status = metrics_start(cfg->metrics,
+	    &err)) != LSC_OK) {
+		fprintf(stderr, "litestream-c: %s\n", err.msg);
+		cfg_free(cfg);
+		return status == LSC_ECONFIG ? 2 : 1;
+	}
 	install_signals();
 	n = cfg->ndb;
 	repls = xcalloc(n, sizeof(*repls));
@@ -225,6 +232,7 @@ cmd_replicate(int argc, char **argv)
 		repl_init(&repls[i], &cfg->dbs[i], &cfg->s3, &stop_requested);
 	log_info("litestream-c starting\tdatabases=%zu", n);
 	status = run(repls, n);
+	metrics_stop();
 	for (size_t i = 0; i < n; i++)
 		repl_release(&repls[i]);
 	free(repls);

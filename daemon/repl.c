@@ -12,6 +12,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "daemon/metrics.h"
 #include "daemon/repl.h"
 
 void
@@ -27,6 +28,10 @@ repl_init(struct repl *r, const struct cfg_db *db,
 	r->sh.fd = -1;
 	r->last_ckpt_ms = mono_ms();
 	r->next_retention_ms = mono_ms() + db->retention_check_interval_ms;
+	/* The atomics in r->st start at zero from the memset: no other
+	 * thread can see r before metrics_add publishes it under a lock. */
+	pthread_mutex_init(&r->st.lock, NULL);
+	metrics_add(r);
 }
 
 static void
@@ -41,6 +46,9 @@ repl_close_db(struct repl *r)
 void
 repl_release(struct repl *r)
 {
+	/* First, so that no scrape reads r while it is taken apart. */
+	metrics_remove(r);
+	pthread_mutex_destroy(&r->st.lock);
 	repl_close_db(r);
 	replica_free(r->replica);
 	cfg_s3_release(&r->s3);
@@ -65,7 +73,10 @@ new_generation(struct repl *r, const char *reason, struct lsc_err *err)
 	r->pos_index = 0;
 	r->pos_offset = 0;
 	r->have_snapshot = 0;
-	r->generations++;
+	stat_add(&r->st.generations, 1);
+	/* Index 0 holds at least a header the replica lacks. */
+	repl_stats_pending(r);
+	repl_stats_publish(r);
 	log_db(LOG_INFO, r->path, "new generation\tgeneration=%s reason=\"%s\"",
 	    r->sh.gen, reason);
 	return LSC_OK;
@@ -85,6 +96,8 @@ repl_capture(struct repl *r, int restart_expected, int defer_sync,
 		return rc;
 	if (res.reason != NULL)
 		return lsc_seterr(err, CONTINUITY_LOST, 0, "%s", res.reason);
+	if (res.bytes > 0)
+		repl_stats_pending(r);
 	if (res.new_index)
 		log_db(LOG_DEBUG, r->path, "new wal index\tindex=%08x", r->sh.index);
 	return LSC_OK;
@@ -240,11 +253,14 @@ repl_step(struct repl *r)
 		log_db(r->failing ? LOG_DEBUG : LOG_ERROR, r->path,
 		    "sync failed (will retry)\terror=\"%s\"", err.msg);
 		r->failing = 1;
+		stat_add(&r->st.sync_errors, 1);
 		return rc;
 	}
 	if (r->failing)
 		log_db(LOG_INFO, r->path, "sync recovered");
 	r->failing = 0;
+	atomic_store_explicit(&r->st.last_sync_ns, now_ns(),
+	    memory_order_relaxed);
 	return LSC_OK;
 }
 
@@ -276,8 +292,36 @@ repl_final(struct repl *r)
 			left = 1;
 		log_db(LOG_ERROR, r->path, "final sync failed\terror=\"%s\" "
 		    "unshipped_bytes=%llu", err.msg, (unsigned long long)left);
+		stat_add(&r->st.sync_errors, 1);
+	} else {
+		atomic_store_explicit(&r->st.last_sync_ns, now_ns(),
+		    memory_order_relaxed);
 	}
 	wal_db_unpin(r->db, WAL_CONN_B);
 	wal_db_unpin(r->db, WAL_CONN_A);
 	return left;
+}
+
+void
+repl_stats_pending(struct repl *r)
+{
+	int64_t zero = 0;
+
+	/* Only the first sighting counts: the oldest unshipped commit. */
+	atomic_compare_exchange_strong_explicit(&r->st.pending_since_ns, &zero,
+	    now_ns(), memory_order_relaxed, memory_order_relaxed);
+}
+
+void
+repl_stats_publish(struct repl *r)
+{
+	pthread_mutex_lock(&r->st.lock);
+	memcpy(r->st.gen, r->sh.gen, sizeof(r->st.gen));
+	r->st.index = r->pos_index;
+	r->st.offset = r->pos_offset;
+	pthread_mutex_unlock(&r->st.lock);
+	if (r->pos_known && r->pos_index == r->sh.index &&
+	    r->pos_offset == r->sh.size)
+		atomic_store_explicit(&r->st.pending_since_ns, 0,
+		    memory_order_relaxed);
 }
