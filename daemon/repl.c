@@ -110,8 +110,9 @@ repl_open(struct repl *r, struct lsc_err *err)
 	const char *reason = NULL;
 	int rc;
 
-	if (r->replica == NULL && (rc = replica_open(r->cfg.replica, &r->s3, -1,
-	    &r->replica, err)) != LSC_OK)
+	/* max-retries from the config, else (-1) retry until shutdown. */
+	if (r->replica == NULL && (rc = replica_open(r->cfg.replica, &r->s3,
+	    r->s3.max_retries, &r->replica, err)) != LSC_OK)
 		return rc;
 	r->replica->stop = r->stop;
 	if ((rc = wal_db_open(r->path, &r->db, err)) != LSC_OK)
