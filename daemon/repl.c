@@ -321,8 +321,11 @@ repl_stats_publish(struct repl *r)
 	r->st.index = r->pos_index;
 	r->st.offset = r->pos_offset;
 	pthread_mutex_unlock(&r->st.lock);
-	if (r->pos_known && r->pos_index == r->sh.index &&
-	    r->pos_offset == r->sh.size)
+	if (!r->pos_known)
+		return;
+	if (r->pos_index == r->sh.index && r->pos_offset == r->sh.size)
 		atomic_store_explicit(&r->st.pending_since_ns, 0,
 		    memory_order_relaxed);
+	else
+		repl_stats_pending(r);	/* e.g. left unshipped by a past run */
 }

@@ -102,8 +102,9 @@ int	repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
 	    struct lsc_err *err);				/* checkpoint.c */
 int	repl_capture(struct repl *r, int restart_expected, int defer_sync,
 	    struct lsc_err *err);				/* repl.c */
-/* Copy the replica position into r->st for readers on other threads, and
- * clear the lag if the replica now holds all of the shadow WAL. */
+/* Copy the replica position into r->st for readers on other threads;
+ * when the position is known, stop the lag clock if the replica holds all
+ * of the shadow WAL, else start it if it is not running. */
 void	repl_stats_publish(struct repl *r);			/* repl.c */
 /* Data the replica lacks was just seen: start the lag clock if stopped. */
 void	repl_stats_pending(struct repl *r);			/* repl.c */

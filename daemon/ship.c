@@ -262,5 +262,6 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 	}
 	replica_list_free(&l);
 	r->pos_known = 1;
+	repl_stats_publish(r);
 	return LSC_OK;
 }
