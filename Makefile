@@ -10,7 +10,7 @@
 PREFIX     ?= /usr/local
 BUILD      ?= build
 PKG_CONFIG ?= pkg-config
-DEPS       := sqlite3 libcurl libcrypto inih liblz4 expat libsystemd
+DEPS       := sqlite3 libcurl libcrypto inih liblz4 expat libsystemd libmicrohttpd
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
               -Wmissing-prototypes -Wpointer-arith -Wformat=2

@@ -129,6 +129,52 @@ cfg_parse_size(const char *s, uint64_t *bytes)
 	return -1;
 }
 
+/*
+ * "host:port" or "[v6addr]:port".  The host is required (we bind only to
+ * what the operator named, never to every interface) and is a DNS name or
+ * an IPv4 literal, or an IPv6 literal in brackets; the port is 1..65535.
+ */
+int
+cfg_parse_hostport(const char *s, char *host, size_t host_len, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':'), *h = s, *p;
+	size_t hl;
+	unsigned long n = 0;
+
+	if (colon == NULL || colon[1] == '\0')
+		return -1;
+	hl = (size_t)(colon - s);
+	if (s[0] == '[') {
+		/* [v6]: brackets round the host, removed in the result */
+		if (hl < 3 || s[hl - 1] != ']')
+			return -1;
+		h = s + 1;
+		hl -= 2;
+		for (size_t i = 0; i < hl; i++)
+			if (!isxdigit((unsigned char)h[i]) && h[i] != ':' &&
+			    h[i] != '.')
+				return -1;
+	} else {
+		if (hl == 0)
+			return -1;
+		for (size_t i = 0; i < hl; i++)
+			if (!isalnum((unsigned char)h[i]) && h[i] != '.' &&
+			    h[i] != '-')
+				return -1;
+	}
+	for (p = colon + 1; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p) || n > 65535)
+			return -1;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (n == 0 || n > 65535 || hl >= host_len)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)n;
+	return 0;
+}
+
 int
 cfg_parse_bool(const char *s)
 {
@@ -575,8 +621,13 @@ set_daemon_key(struct parser *p, const char *key, const char *v)
 		return set_string(p, key, v, &p->cfg->log_level);
 	}
 	if (strcmp(key, "metrics") == 0) {
-		if (strchr(v, ':') == NULL)
-			return fail(p, "metrics: '%s' must be host:port", v);
+		char host[256];
+		uint16_t port;
+
+		if (cfg_parse_hostport(v, host, sizeof(host), &port) != 0)
+			return fail(p, "metrics: '%s' must be host:port (an address "
+			    "to bind, such as 127.0.0.1:9090 or [::1]:9090; port "
+			    "1-65535)", v);
 		return set_string(p, key, v, &p->cfg->metrics);
 	}
 	return fail(p, "unknown key '%s' in [daemon]", key);

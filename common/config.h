@@ -93,6 +93,10 @@ void	cfg_s3_release(struct cfg_s3 *s3);
 int	cfg_parse_duration(const char *s, int64_t *ms);
 /* "8MiB", "5242880", "64KiB", "1GB" -> bytes. 0 ok, -1 bad. */
 int	cfg_parse_size(const char *s, uint64_t *bytes);
+/* "127.0.0.1:9090", "localhost:9090", "[::1]:9090" -> host (no brackets)
+ * and port.  The host is required; the port is 1..65535.  0 ok, -1 bad. */
+int	cfg_parse_hostport(const char *s, char *host, size_t host_len,
+	    uint16_t *port);
 /* "true"/"false"/"yes"/"no"/"1"/"0" -> 1/0; -1 bad. */
 int	cfg_parse_bool(const char *s);
 

@@ -7,7 +7,12 @@
  * The format string makes the message; a TAB in it separates the message
  * from trailing logfmt fields, so
  *	log_db(LOG_INFO, path, "new generation\tgeneration=%s", id)
- * prints `msg="new generation" generation=0123...`.  When systemd connects
+ * prints `msg="new generation" generation=0123...`.  Each %s after the TAB
+ * is written as a proper logfmt value (quoted, with " and \ escaped, when
+ * it holds a space, '=', a quote or a control character), so an argument
+ * can never break the line's shape or forge a key or a line; write it as
+ * key=%s or key=\"%s\" alike.  A line too long for the 2 KiB buffer ends
+ * at its last whole field.  When systemd connects
  * stderr to the journal (JOURNAL_STREAM is set) each line gets an sd-daemon
  * priority prefix (<3> error .. <7> debug) and no time, which journald adds.
  *

@@ -103,6 +103,9 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 		wal_db_unpin(db, WAL_CONN_A);
 		if (rc == LSC_OK)
 			rc = shadow_sync(&r->sh, err);
+		/* A partial checkpoint still ran: count it. */
+		if (rc == LSC_OK)
+			stat_add(&r->st.checkpoints[mode], 1);
 		/* The next step hands the pin back to A. */
 		return rc;
 	}
@@ -125,7 +128,7 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 	if (rc == LSC_OK)
 		rc = repl_capture(r, 1, 0, err);
 	if (rc == LSC_OK) {
-		r->checkpoints++;
+		stat_add(&r->st.checkpoints[mode], 1);
 		r->last_ckpt_ms = mono_ms();
 		log_db(LOG_DEBUG, r->path, "checkpoint\tmode=%s busy=%d index=%08x",
 		    wal_ckpt_mode_name(mode), busy, r->sh.index);

@@ -24,6 +24,7 @@
 #include "common/xmalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "replica/replica.h"
 #include "wal/wal_db.h"
@@ -69,7 +70,15 @@ daemon_preflight(const struct lsc_config *cfg, struct lsc_err *err)
 			    "is not a regular file");
 			return 1;
 		}
-		rc = replica_open(db->replica, &cfg->s3, 0, &r, err);
+		{
+			/* A [db] section's S3 keys win over [s3]'s, as at run time. */
+			struct cfg_s3 merged;
+
+			cfg_s3_init(&merged);
+			cfg_s3_merge(&db->s3, &cfg->s3, &merged);
+			rc = replica_open(db->replica, &merged, 0, &r, err);
+			cfg_s3_release(&merged);
+		}
 		if (rc != LSC_OK)
 			return rc == LSC_ECONFIG ? 2 : 1;
 		replica_free(r);
@@ -204,6 +213,12 @@ cmd_replicate(int argc, char **argv)
 		return status;
 	}
 	wal_db_global_init();
+	if (cfg->metrics != NULL && (status = metrics_start(cfg->metrics,
+	    &err)) != LSC_OK) {
+		fprintf(stderr, "litestream-c: %s\n", err.msg);
+		cfg_free(cfg);
+		return status == LSC_ECONFIG ? 2 : 1;
+	}
 	notify_init();		/* systemd: NOTIFY_SOCKET, WATCHDOG_USEC */
 	/* The --exec app must not speak for our unit (read above already). */
 	if (exec_cmd != NULL)
@@ -214,5 +229,6 @@ cmd_replicate(int argc, char **argv)
 	lo.exec_cmd = exec_cmd;
 	lo.workers = DEFAULT_WORKERS;
 	status = loop_run(cfg, &lo);
+	metrics_stop();
 	return status;
 }

@@ -12,6 +12,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "daemon/metrics.h"
 #include "daemon/repl.h"
 
 void
@@ -28,6 +29,10 @@ repl_init(struct repl *r, const struct cfg_db *db,
 	r->last_ckpt_ms = mono_ms();
 	r->synced_ms = mono_ms();
 	r->next_retention_ms = mono_ms() + db->retention_check_interval_ms;
+	/* The atomics in r->st start at zero from the memset: no other
+	 * thread can see r before metrics_add publishes it under a lock. */
+	pthread_mutex_init(&r->st.lock, NULL);
+	metrics_add(r);
 }
 
 static void
@@ -42,6 +47,9 @@ repl_close_db(struct repl *r)
 void
 repl_release(struct repl *r)
 {
+	/* First, so that no scrape reads r while it is taken apart. */
+	metrics_remove(r);
+	pthread_mutex_destroy(&r->st.lock);
 	repl_close_db(r);
 	replica_free(r->replica);
 	cfg_s3_release(&r->s3);
@@ -66,7 +74,10 @@ new_generation(struct repl *r, const char *reason, struct lsc_err *err)
 	r->pos_index = 0;
 	r->pos_offset = 0;
 	r->have_snapshot = 0;
-	r->generations++;
+	stat_add(&r->st.generations, 1);
+	/* Index 0 holds at least a header the replica lacks. */
+	repl_stats_pending(r);
+	repl_stats_publish(r);
 	log_db(LOG_INFO, r->path, "new generation\tgeneration=%s reason=\"%s\"",
 	    r->sh.gen, reason);
 	return LSC_OK;
@@ -90,6 +101,8 @@ repl_capture(struct repl *r, int restart_expected, int defer_sync,
 		return rc;
 	if (res.reason != NULL)
 		return lsc_seterr(err, CONTINUITY_LOST, 0, "%s", res.reason);
+	if (res.bytes > 0)
+		repl_stats_pending(r);
 	if (res.new_index)
 		log_db(LOG_DEBUG, r->path, "new wal index\tindex=%08x", r->sh.index);
 	return LSC_OK;
@@ -102,8 +115,9 @@ repl_open(struct repl *r, struct lsc_err *err)
 	const char *reason = NULL;
 	int rc;
 
-	if (r->replica == NULL && (rc = replica_open(r->cfg.replica, &r->s3, -1,
-	    &r->replica, err)) != LSC_OK)
+	/* max-retries from the config, else (-1) retry until shutdown. */
+	if (r->replica == NULL && (rc = replica_open(r->cfg.replica, &r->s3,
+	    r->s3.max_retries, &r->replica, err)) != LSC_OK)
 		return rc;
 	r->replica->stop = r->stop;
 	if ((rc = wal_db_open(r->path, &r->db, err)) != LSC_OK)
@@ -252,6 +266,7 @@ repl_step(struct repl *r)
 		log_db(r->failing ? LOG_DEBUG : LOG_ERROR, r->path,
 		    "sync failed (will retry)\terror=\"%s\"", err.msg);
 		r->failing = 1;
+		stat_add(&r->st.sync_errors, 1);
 		return rc;
 	}
 	if (r->failing)
@@ -263,6 +278,8 @@ repl_step(struct repl *r)
 	/* Whatever was committed before this step began is in the replica. */
 	r->synced = 1;
 	r->synced_ms = start_ms;
+	atomic_store_explicit(&r->st.last_sync_ns, now_ns(),
+	    memory_order_relaxed);
 	return LSC_OK;
 }
 
@@ -324,8 +341,39 @@ repl_final(struct repl *r)
 			left = 1;
 		log_db(LOG_ERROR, r->path, "final sync failed\terror=\"%s\" "
 		    "unshipped_bytes=%llu", err.msg, (unsigned long long)left);
+		stat_add(&r->st.sync_errors, 1);
+	} else {
+		atomic_store_explicit(&r->st.last_sync_ns, now_ns(),
+		    memory_order_relaxed);
 	}
 	wal_db_unpin(r->db, WAL_CONN_B);
 	wal_db_unpin(r->db, WAL_CONN_A);
 	return left;
+}
+
+void
+repl_stats_pending(struct repl *r)
+{
+	int64_t zero = 0;
+
+	/* Only the first sighting counts: the oldest unshipped commit. */
+	atomic_compare_exchange_strong_explicit(&r->st.pending_since_ns, &zero,
+	    now_ns(), memory_order_relaxed, memory_order_relaxed);
+}
+
+void
+repl_stats_publish(struct repl *r)
+{
+	pthread_mutex_lock(&r->st.lock);
+	memcpy(r->st.gen, r->sh.gen, sizeof(r->st.gen));
+	r->st.index = r->pos_index;
+	r->st.offset = r->pos_offset;
+	pthread_mutex_unlock(&r->st.lock);
+	if (!r->pos_known)
+		return;
+	if (r->pos_index == r->sh.index && r->pos_offset == r->sh.size)
+		atomic_store_explicit(&r->st.pending_since_ns, 0,
+		    memory_order_relaxed);
+	else
+		repl_stats_pending(r);	/* e.g. left unshipped by a past run */
 }

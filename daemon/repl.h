@@ -8,13 +8,50 @@
 #ifndef LSC_REPL_H
 #define LSC_REPL_H
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "common/config.h"
 #include "replica/replica.h"
 #include "wal/shadow.h"
 #include "wal/wal_db.h"
+
+/*
+ * What the metrics thread (daemon/metrics.c) reads while the daemon
+ * thread runs.  Counters and gauges are C11 atomics, added to with
+ * relaxed fetch-adds and read with relaxed loads: each value is right on
+ * its own, and a scrape need not be a consistent cut across them.  The
+ * replica position (generation, index, offset) must agree as a whole, so
+ * it is copied under `lock` (repl_stats_publish).  Bytes are uncompressed.
+ */
+struct repl_stats {
+	_Atomic uint64_t wal_bytes;		/* WAL bytes shipped */
+	_Atomic uint64_t wal_frames;		/* WAL frames shipped */
+	_Atomic uint64_t segments;		/* segment objects written */
+	_Atomic uint64_t snapshots;
+	_Atomic uint64_t snapshot_bytes;
+	_Atomic uint64_t checkpoints[4];	/* by enum wal_ckpt_mode */
+	_Atomic uint64_t generations;		/* started by this process */
+	_Atomic uint64_t sync_errors;		/* failed steps */
+	_Atomic int64_t	 last_sync_ns;		/* wall clock; 0: never */
+	/* Wall clock when capture first saw data the replica lacks; 0 when
+	 * the replica holds everything.  now - this is the replication lag. */
+	_Atomic int64_t	 pending_since_ns;
+	pthread_mutex_t	 lock;			/* guards the three below */
+	char		 gen[GEN_ID_LEN + 1];	/* "" until known */
+	uint32_t	 index;
+	uint64_t	 offset;
+	size_t		 slot;			/* metrics.c's registry index */
+};
+
+/* Add to a counter (relaxed: ordering with other memory is not needed). */
+static inline void
+stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
 
 struct repl {
 	struct cfg_db	 cfg;		/* borrowed strings: the config outlives us */
@@ -44,15 +81,11 @@ struct repl {
 	int64_t		 synced_ms;	/* monotonic: start of the last step that
 					 * succeeded (repl_init's time before) */
 
-	/* Counters (for logs, metrics, tests). */
-	uint64_t	 wal_bytes_shipped;
-	uint64_t	 segments_shipped;
-	uint64_t	 snapshots;
-	uint64_t	 checkpoints;
-	uint64_t	 generations;
+	struct repl_stats st;	/* for metrics; see above */
 };
 
-/* Prepare a repl for `db` (nothing is opened yet). */
+/* Prepare a repl for `db` (nothing is opened yet).  It registers itself
+ * for metrics: r must not move until repl_release. */
 void	repl_init(struct repl *r, const struct cfg_db *db,
 	    const struct cfg_s3 *global_s3, volatile sig_atomic_t *stop);
 void	repl_release(struct repl *r);
@@ -83,3 +116,9 @@ int	repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
 	    struct lsc_err *err);				/* checkpoint.c */
 int	repl_capture(struct repl *r, int restart_expected, int defer_sync,
 	    struct lsc_err *err);				/* repl.c */
+/* Copy the replica position into r->st for readers on other threads;
+ * when the position is known, stop the lag clock if the replica holds all
+ * of the shadow WAL, else start it if it is not running. */
+void	repl_stats_publish(struct repl *r);			/* repl.c */
+/* Data the replica lacks was just seen: start the lag clock if stopped. */
+void	repl_stats_pending(struct repl *r);			/* repl.c */

@@ -86,6 +86,15 @@ fail:
 	return rc;
 }
 
+/* Whole frames in the first `off` bytes of a shadow WAL file. */
+static uint64_t
+frames_in(uint64_t off, uint32_t page_size)
+{
+	if (off <= WAL_HDR_LEN || page_size == 0)
+		return 0;
+	return (off - WAL_HDR_LEN) / (WAL_FRAME_HDR_LEN + page_size);
+}
+
 int
 repl_ship(struct repl *r, struct lsc_err *err)
 {
@@ -126,8 +135,13 @@ repl_ship(struct repl *r, struct lsc_err *err)
 			}
 			log_db(LOG_DEBUG, r->path, "wal segment written\tkey=%s size=%lld",
 			    key, (long long)size - (long long)r->pos_offset);
-			r->wal_bytes_shipped += (uint64_t)size - r->pos_offset;
-			r->segments_shipped++;
+			/* Every index of a generation has the same page size:
+			 * changing it needs a new database file. */
+			stat_add(&r->st.wal_bytes, (uint64_t)size - r->pos_offset);
+			stat_add(&r->st.wal_frames, frames_in((uint64_t)size,
+			    r->sh.dst.page_size) - frames_in(r->pos_offset,
+			    r->sh.dst.page_size));
+			stat_add(&r->st.segments, 1);
 			r->pos_offset = (uint64_t)size;
 		}
 		if (idx == r->sh.index)
@@ -137,6 +151,7 @@ repl_ship(struct repl *r, struct lsc_err *err)
 	}
 	/* Shadow files below the replica position are no longer needed. */
 	shadow_prune(&r->sh, r->pos_index);
+	repl_stats_publish(r);
 	return LSC_OK;
 }
 
@@ -159,7 +174,8 @@ repl_snapshot(struct repl *r, struct lsc_err *err)
 		return rc;
 	r->have_snapshot = 1;
 	r->last_snapshot_ns = now_ns();
-	r->snapshots++;
+	stat_add(&r->st.snapshots, 1);
+	stat_add(&r->st.snapshot_bytes, (uint64_t)st.st_size);
 	log_db(LOG_INFO, r->path, "snapshot written\tgeneration=%s index=%08x "
 	    "size=%lld", r->sh.gen, r->sh.index, (long long)st.st_size);
 	return LSC_OK;
@@ -246,5 +262,6 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 	}
 	replica_list_free(&l);
 	r->pos_known = 1;
+	repl_stats_publish(r);
 	return LSC_OK;
 }

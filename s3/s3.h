@@ -120,6 +120,26 @@ int	s3_mpu_complete(struct s3_client *c, const char *key,
 int	s3_mpu_abort(struct s3_client *c, const char *key,
 	    const char *upload_id, struct lsc_err *err);
 
+/*
+ * Process-wide request counts by operation and HTTP status, kept by every
+ * client (s3_stats.c).  code is the HTTP status; S3_STATS_CODE_NONE when
+ * no complete reply came (connection refused or reset, timeout);
+ * S3_STATS_CODE_OTHER for statuses beyond the first 14 distinct ones an
+ * operation has seen.
+ */
+#define S3_STATS_CODE_NONE	0
+#define S3_STATS_CODE_OTHER	(-1)
+/* Enough rows for every operation and status the table can hold. */
+#define S3_STATS_MAX		150
+struct s3_stat {
+	const char	*op;	/* "PutObject", ..., "Other"; static storage */
+	int		 code;
+	uint64_t	 n;	/* requests so far (each retry is one) */
+};
+/* Copy up to `max` rows into `out`, grouped by operation in a fixed order;
+ * returns how many.  Safe from any thread; allocates nothing. */
+size_t	s3_stats_read(struct s3_stat *out, size_t max);
+
 /* Requests sent and retries made so far (for tests and metrics). */
 uint64_t s3_client_requests(const struct s3_client *c);
 uint64_t s3_client_retries(const struct s3_client *c);

@@ -538,6 +538,9 @@ attempt(struct s3_client *c, struct s3_call *call, char *s3code,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = s3_http_do(c->http, &req, r, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* A failed sink still had a reply; any other failure had none. */
+	s3_stats_count(call->op, rc != LSC_OK && !r->sink_failed ?
+	    S3_STATS_CODE_NONE : r->status);
 	log_debug("s3 request\tmethod=%s url=%s status=%ld ms=%lld",
 	    spec.method, prep.url, r->status,
 	    (long long)((t1.tv_sec - t0.tv_sec) * 1000 +

@@ -258,6 +258,9 @@ struct s3_call {
 };
 
 int	s3_call(struct s3_client *c, struct s3_call *call, struct lsc_err *err);
+/* Count one request of operation `op` that ended with HTTP `status` (0: no
+ * reply) in the process-wide table (s3_stats.c).  Thread-safe. */
+void	s3_stats_count(const char *op, long status);
 /* Sleep a full-jitter back-off for `attempt`; 1 if *stop was set. */
 int	s3_backoff_nap(struct s3_client *c, int attempt);
 /* "s3://bucket/key" for messages (in c->where; key cut at 100 bytes). */

@@ -5,7 +5,7 @@
 # Works as root; uses sudo otherwise.  A no-op when everything is present.
 set -eu
 BUILD_PKGS="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libssl-dev
-libinih-dev liblz4-dev libexpat1-dev libsystemd-dev sqlite3"
+libinih-dev liblz4-dev libexpat1-dev libsystemd-dev libmicrohttpd-dev sqlite3"
 TEST_PKGS="python3 python3-botocore awscli lz4 procps systemd"
 want=$BUILD_PKGS
 [ "${1:-test}" = build ] || want="$BUILD_PKGS $TEST_PKGS"

@@ -161,6 +161,10 @@ static const struct {
 	/* other value checks */
 	{ __LINE__, "[daemon]\nlog-level = verbose\n", 2, "log-level: 'verbose'" },
 	{ __LINE__, "[daemon]\nmetrics = 9090\n", 2, "must be host:port" },
+	{ __LINE__, "[daemon]\nmetrics = :9090\n", 2, "metrics: ':9090' must be" },
+	{ __LINE__, "[daemon]\nmetrics = 127.0.0.1:0\n", 2, "must be host:port" },
+	{ __LINE__, "[daemon]\nmetrics = 127.0.0.1:65536\n", 2, "port 1-65535" },
+	{ __LINE__, "[daemon]\nmetrics = ::1:9090\n", 2, "must be host:port" },
 	{ __LINE__, "[s3]\nendpoint = ftp://x\n", 2, "http:// or https://" },
 	{ __LINE__, "[s3]\nendpoint = http://u:p@x\n", 2, "user info" },
 	{ __LINE__, "[s3]\nregion = us east\n", 2, "bad region" },
@@ -721,6 +725,50 @@ test_parse_bool(void)
 }
 
 static void
+test_parse_hostport(void)
+{
+	static const struct { const char *s; int rc; const char *host;
+	    int port; } cases[] = {
+		{ "127.0.0.1:9090", 0, "127.0.0.1", 9090 },
+		{ "localhost:1", 0, "localhost", 1 },
+		{ "metrics-host.example:65535", 0, "metrics-host.example", 65535 },
+		{ "[::1]:9090", 0, "::1", 9090 },
+		{ "[fe80::1]:80", 0, "fe80::1", 80 },
+		{ ":9090", -1, NULL, 0 },
+		{ "9090", -1, NULL, 0 },
+		{ "host:", -1, NULL, 0 },
+		{ "host:0", -1, NULL, 0 },
+		{ "host:65536", -1, NULL, 0 },
+		{ "host:99999999999999999999", -1, NULL, 0 },
+		{ "host:90a", -1, NULL, 0 },
+		{ "host:-1", -1, NULL, 0 },
+		{ "::1:9090", -1, NULL, 0 },
+		{ "[]:9090", -1, NULL, 0 },
+		{ "[::1:9090", -1, NULL, 0 },
+		{ "[::g]:9090", -1, NULL, 0 },
+		{ "a b:9090", -1, NULL, 0 },
+		{ "a/b:9090", -1, NULL, 0 },
+	};
+	char host[64], small[4];
+	uint16_t port;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = cfg_parse_hostport(cases[i].s, host, sizeof(host), &port);
+
+		T_EQ_INT(rc, cases[i].rc);
+		if (rc == 0 && cases[i].rc == 0) {
+			T_EQ_STR(host, cases[i].host);
+			T_EQ_INT(port, cases[i].port);
+		} else if (rc != cases[i].rc) {
+			printf("  case '%s'\n", cases[i].s);
+		}
+	}
+	/* a host longer than the caller's buffer is refused, not cut */
+	T_EQ_INT(cfg_parse_hostport("abcd:1", small, sizeof(small), &port), -1);
+	T_EQ_INT(cfg_parse_hostport("abc:1", small, sizeof(small), &port), 0);
+}
+
+static void
 test_s3_merge(void)
 {
 	struct cfg_s3 db, global, out;
@@ -989,6 +1037,7 @@ main(void)
 	test_parse_duration();
 	test_parse_size();
 	test_parse_bool();
+	test_parse_hostport();
 	test_s3_merge();
 	test_find_db();
 	test_example();

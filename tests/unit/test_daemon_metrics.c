@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The metrics registry and text rendering (daemon/metrics.c), without the
+ * HTTP server (t4400 scrapes the real one): repls register in repl_init
+ * and leave in repl_release in any order, values appear under the right
+ * names and labels, label values are escaped, a database with no
+ * generation yet has no generation_info sample, and the lag is measured
+ * from the first sighting of unshipped data.
+ */
+#include <stdlib.h>
+
+#include "common/fsutil.h"
+#include "daemon/metrics.h"
+#include "daemon/repl.h"
+#include "tests/unit/t.h"
+
+static char *
+render(void)
+{
+	struct buf b;
+	struct lsc_err err = { 0 };
+	size_t len;
+
+	buf_init(&b, 1 << 20);
+	T_EQ_INT(metrics_render(&b, &err), LSC_OK);
+	if (b.data == NULL)
+		return calloc(1, 1);
+	return (char *)buf_detach(&b, &len);
+}
+
+/* Does `text` hold `line` as a whole line? */
+static int
+has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+	return 0;
+}
+
+static void
+init(struct repl *r, struct cfg_db *db, const char *path)
+{
+	struct cfg_s3 s3;
+
+	cfg_db_defaults(db);
+	db->path = (char *)path;
+	db->replica = (char *)"file:///nowhere";
+	cfg_s3_init(&s3);
+	repl_init(r, db, &s3, NULL);
+}
+
+int
+main(void)
+{
+	static struct repl r[3];
+	struct cfg_db db[3];
+	char *t;
+	double lag;
+	const char *p;
+
+	t = render();
+	T_CHECK(has_line(t, "litestream_c_databases 0"));
+	T_CHECK(has_line(t, "# TYPE litestream_c_s3_requests_total counter"));
+	free(t);
+
+	init(&r[0], &db[0], "/data/a.db");
+	init(&r[1], &db[1], "/data/we\"ird\\name\nx.db");
+	init(&r[2], &db[2], "/data/c.db");
+	stat_add(&r[0].st.wal_bytes, 4152);
+	stat_add(&r[0].st.wal_frames, 1);
+	stat_add(&r[0].st.checkpoints[WAL_CKPT_RESTART], 3);
+	stat_add(&r[2].st.snapshots, 2);
+	memcpy(r[0].sh.gen, "0123456789abcdef", 17);
+	r[0].pos_known = 1;
+	r[0].pos_index = 7;
+	r[0].pos_offset = 4152;
+	r[0].sh.index = 7;
+	r[0].sh.size = 8000;	/* the replica lacks some: lag keeps running */
+	repl_stats_pending(&r[0]);
+	repl_stats_publish(&r[0]);
+	/* a second sighting must not restart the clock */
+	atomic_store(&r[0].st.pending_since_ns, now_ns() - 2000000000LL);
+	repl_stats_pending(&r[0]);
+
+	t = render();
+	T_CHECK(has_line(t, "litestream_c_databases 3"));
+	T_CHECK(has_line(t, "# HELP litestream_c_wal_bytes_shipped_total WAL "
+	    "bytes uploaded to the replica (before compression)."));
+	T_CHECK(has_line(t, "# TYPE litestream_c_wal_bytes_shipped_total counter"));
+	T_CHECK(has_line(t, "litestream_c_wal_bytes_shipped_total{db=\"/data/a.db\"} 4152"));
+	T_CHECK(has_line(t, "litestream_c_wal_frames_shipped_total{db=\"/data/a.db\"} 1"));
+	T_CHECK(has_line(t, "litestream_c_checkpoints_total{db=\"/data/a.db\","
+	    "mode=\"restart\"} 3"));
+	T_CHECK(has_line(t, "litestream_c_checkpoints_total{db=\"/data/a.db\","
+	    "mode=\"passive\"} 0"));
+	T_CHECK(has_line(t, "litestream_c_snapshots_total{db=\"/data/c.db\"} 2"));
+	T_CHECK(has_line(t, "litestream_c_generation_info{db=\"/data/a.db\","
+	    "generation=\"0123456789abcdef\"} 1"));
+	T_CHECK(strstr(t, "generation_info{db=\"/data/c.db\"") == NULL);
+	T_CHECK(has_line(t, "litestream_c_replica_wal_index{db=\"/data/a.db\"} 7"));
+	T_CHECK(has_line(t, "litestream_c_replica_wal_offset_bytes"
+	    "{db=\"/data/a.db\"} 4152"));
+	T_CHECK(has_line(t, "litestream_c_last_sync_timestamp_seconds"
+	    "{db=\"/data/c.db\"} 0.000"));
+	/* quote, backslash and newline escaped in the label value */
+	T_CHECK(has_line(t, "litestream_c_sync_errors_total"
+	    "{db=\"/data/we\\\"ird\\\\name\\nx.db\"} 0"));
+	p = strstr(t, "litestream_c_replication_lag_seconds{db=\"/data/a.db\"} ");
+	T_CHECK(p != NULL);
+	lag = p ? strtod(strchr(p, '}') + 2, NULL) : -1;
+	T_CHECK(lag >= 2.0 && lag < 10.0);
+	T_CHECK(has_line(t, "litestream_c_replication_lag_seconds{db=\"/data/c.db\"} 0.000"));
+	free(t);
+
+	/* caught up: the lag clock stops */
+	r[0].pos_offset = 8000;
+	repl_stats_publish(&r[0]);
+	t = render();
+	T_CHECK(has_line(t, "litestream_c_replication_lag_seconds{db=\"/data/a.db\"} 0.000"));
+	free(t);
+
+	/* removal from the middle keeps the others */
+	repl_release(&r[1]);
+	t = render();
+	T_CHECK(has_line(t, "litestream_c_databases 2"));
+	T_CHECK(strstr(t, "ird") == NULL);
+	T_CHECK(has_line(t, "litestream_c_snapshots_total{db=\"/data/c.db\"} 2"));
+	free(t);
+	repl_release(&r[2]);
+	repl_release(&r[0]);
+	t = render();
+	T_CHECK(has_line(t, "litestream_c_databases 0"));
+	free(t);
+	return t_done();
+}
