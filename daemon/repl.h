@@ -69,3 +69,5 @@ int	repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
 	    struct lsc_err *err);				/* checkpoint.c */
 int	repl_capture(struct repl *r, int restart_expected, int defer_sync,
 	    struct lsc_err *err);				/* repl.c */
+int	repl_retention(struct repl *r, struct lsc_err *err);	/* retention.c */
+int64_t	repl_retention_interval_ms(const struct cfg_db *cfg);	/* retention.c */
