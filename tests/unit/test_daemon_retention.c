@@ -683,8 +683,8 @@ simulate(int64_t ret_s, int64_t grace_s)
 	}
 	printf("  simulation (retention %llds, grace %llds): %zu passes, "
 	    "%zu objects deleted, %zu left, at most %zu snapshots, oldest left "
-	    "%llds before the end, %zu objects of young restores deleted\n", (long long)ret_s,
-	    (long long)grace_s, passes, deleted, left, max_snaps,
+	    "%llds before the end, %zu objects of young restores deleted\n",
+	    (long long)ret_s, (long long)grace_s, passes, deleted, left, max_snaps,
 	    (long long)((S(SIM_SECONDS) - oldest_left) / S(1)), raced);
 	T_EQ_INT(broken, 0);
 	if (grace_s > 0)
