@@ -8,6 +8,7 @@
 cd "$T"
 URL="file://$T/rep"
 ls_restore() { "$LITESTREAM" restore -o "$1" "$URL"; }
+LS_RACING=1
 . "$ROOT/tests/integration/lib-retention.sh"
 # On a file replica nothing of generation A may be left, not even its
 # directories.
