@@ -16,8 +16,9 @@
  * what it was reading, unless it takes longer than `grace`.  The default
  * of 1h covers a restore of tens of GiB over a slow link and any sane
  * clock skew between this host and the store (object times are the
- * store's, "now" is ours); it costs only one superseded chain kept an hour
- * longer.
+ * store's, "now" is ours; S3 LastModified also drops the fraction of a
+ * second, which makes objects look up to 1 s older); it costs only one
+ * superseded chain kept an hour longer.
  *
  * Steady state issues no LIST: this runs only from repl_step() when
  * next_retention_ms is due, which it then moves one interval ahead.
