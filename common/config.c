@@ -265,6 +265,7 @@ cfg_db_defaults(struct cfg_db *db)
 	db->snapshot_interval_ms = CFG_DEFAULT_SNAPSHOT_INTERVAL_MS;
 	db->retention_ms = CFG_DEFAULT_RETENTION_MS;
 	db->retention_check_interval_ms = CFG_DEFAULT_RETENTION_CHECK_MS;
+	db->retention_grace_ms = CFG_DEFAULT_RETENTION_GRACE_MS;
 	db->checkpoint_interval_ms = CFG_DEFAULT_CHECKPOINT_INTERVAL_MS;
 	db->min_checkpoint_page_count = CFG_DEFAULT_MIN_CHECKPOINT_PAGES;
 	db->max_checkpoint_page_count = CFG_DEFAULT_MAX_CHECKPOINT_PAGES;
@@ -514,6 +515,8 @@ set_db_key(struct parser *p, struct cfg_db *db, const char *key, const char *v,
 		return set_duration(p, key, v, &db->retention_ms);
 	if (strcmp(key, "retention-check-interval") == 0)
 		return set_duration(p, key, v, &db->retention_check_interval_ms);
+	if (strcmp(key, "retention-grace") == 0)
+		return set_duration(p, key, v, &db->retention_grace_ms);
 	if (strcmp(key, "checkpoint-interval") == 0)
 		return set_duration(p, key, v, &db->checkpoint_interval_ms);
 	if (strcmp(key, "min-checkpoint-page-count") == 0) {

@@ -45,7 +45,8 @@ struct cfg_db {
 	int64_t		 sync_interval_ms;
 	int64_t		 snapshot_interval_ms;	/* 0: only at new generations */
 	int64_t		 retention_ms;		/* 0: keep everything */
-	int64_t		 retention_check_interval_ms;
+	int64_t		 retention_check_interval_ms;	/* 0: = retention */
+	int64_t		 retention_grace_ms;	/* see daemon/retention.h */
 	int64_t		 checkpoint_interval_ms;	/* 0: off */
 	int64_t		 min_checkpoint_page_count;
 	int64_t		 max_checkpoint_page_count;	/* 0: no RESTART */
@@ -67,6 +68,9 @@ struct lsc_config {
 #define CFG_DEFAULT_SNAPSHOT_INTERVAL_MS	(24LL * 3600 * 1000)
 #define CFG_DEFAULT_RETENTION_MS		(24LL * 3600 * 1000)
 #define CFG_DEFAULT_RETENTION_CHECK_MS		(3600LL * 1000)
+/* Longer than a restore of a large database over a slow link, and than any
+ * sane clock skew between us and the store (litestream-c.ini). */
+#define CFG_DEFAULT_RETENTION_GRACE_MS		(3600LL * 1000)
 #define CFG_DEFAULT_CHECKPOINT_INTERVAL_MS	(60LL * 1000)
 #define CFG_DEFAULT_MIN_CHECKPOINT_PAGES	1000
 #define CFG_DEFAULT_MAX_CHECKPOINT_PAGES	10000

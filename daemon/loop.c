@@ -306,6 +306,7 @@ same_db(const struct repl *a, const struct cfg_db *b, const struct cfg_s3 *b3)
 	    a->cfg.snapshot_interval_ms == b->snapshot_interval_ms &&
 	    a->cfg.retention_ms == b->retention_ms &&
 	    a->cfg.retention_check_interval_ms == b->retention_check_interval_ms &&
+	    a->cfg.retention_grace_ms == b->retention_grace_ms &&
 	    a->cfg.checkpoint_interval_ms == b->checkpoint_interval_ms &&
 	    a->cfg.min_checkpoint_page_count == b->min_checkpoint_page_count &&
 	    a->cfg.max_checkpoint_page_count == b->max_checkpoint_page_count &&

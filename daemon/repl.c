@@ -28,7 +28,7 @@ repl_init(struct repl *r, const struct cfg_db *db,
 	r->sh.fd = -1;
 	r->last_ckpt_ms = mono_ms();
 	r->synced_ms = mono_ms();
-	r->next_retention_ms = mono_ms() + db->retention_check_interval_ms;
+	r->next_retention_ms = mono_ms() + repl_retention_interval_ms(db);
 	/* The atomics in r->st start at zero from the memset: no other
 	 * thread can see r before metrics_add publishes it under a lock. */
 	pthread_mutex_init(&r->st.lock, NULL);
@@ -242,6 +242,15 @@ step(struct repl *r, struct lsc_err *err)
 	}
 	if (snapshot_due(r) && (rc = repl_snapshot(r, err)) != LSC_OK)
 		return rc;
+	if (r->cfg.retention_ms > 0 && mono_ms() >= r->next_retention_ms) {
+		/* Due first: a failing pass waits an interval too (no LIST storm). */
+		struct lsc_err rerr = { 0 };
+
+		r->next_retention_ms = mono_ms() + repl_retention_interval_ms(&r->cfg);
+		if (repl_retention(r, &rerr) != LSC_OK)
+			log_db(LOG_WARN, r->path, "retention failed (will retry)\t"
+			    "error=\"%s\"", rerr.msg);
+	}
 	return LSC_OK;
 }
 

@@ -122,3 +122,5 @@ int	repl_capture(struct repl *r, int restart_expected, int defer_sync,
 void	repl_stats_publish(struct repl *r);			/* repl.c */
 /* Data the replica lacks was just seen: start the lag clock if stopped. */
 void	repl_stats_pending(struct repl *r);			/* repl.c */
+int	repl_retention(struct repl *r, struct lsc_err *err);	/* retention.c */
+int64_t	repl_retention_interval_ms(const struct cfg_db *cfg);	/* retention.c */

@@ -132,6 +132,7 @@ static const struct {
 	{ __LINE__, DB "snapshot-interval = \n", 3, "snapshot-interval: bad duration" },
 	{ __LINE__, DB "retention = -1h\n", 3, "retention: bad duration" },
 	{ __LINE__, DB "retention-check-interval = 1 h\n", 3, "bad duration" },
+	{ __LINE__, DB "retention-grace = -5m\n", 3, "retention-grace: bad duration" },
 	{ __LINE__, DB "checkpoint-interval = 10\n", 3,
 	    "checkpoint-interval: bad duration '10'" },
 	{ __LINE__, "[s3]\nconnect-timeout = 5sec\n", 2,
@@ -345,6 +346,7 @@ test_defaults(void)
 	T_EQ_INT(db->snapshot_interval_ms, 24LL * 3600 * 1000);
 	T_EQ_INT(db->retention_ms, 24LL * 3600 * 1000);
 	T_EQ_INT(db->retention_check_interval_ms, 3600 * 1000);
+	T_EQ_INT(db->retention_grace_ms, 3600 * 1000);
 	T_EQ_INT(db->checkpoint_interval_ms, 60 * 1000);
 	T_EQ_INT(db->min_checkpoint_page_count, 1000);
 	T_EQ_INT(db->max_checkpoint_page_count, 10000);
@@ -413,6 +415,7 @@ test_all_keys(void)
 	    "snapshot-interval = 1h30m\n"
 	    "retention = 72h\n"
 	    "retention-check-interval = 10m\n"
+	    "retention-grace = 250ms\n"
 	    "checkpoint-interval = 0\n"
 	    "min-checkpoint-page-count = 10\n"
 	    "max-checkpoint-page-count = 0\n"
@@ -458,6 +461,7 @@ test_all_keys(void)
 	T_EQ_INT(a->snapshot_interval_ms, 5400000);
 	T_EQ_INT(a->retention_ms, 72LL * 3600 * 1000);
 	T_EQ_INT(a->retention_check_interval_ms, 600000);
+	T_EQ_INT(a->retention_grace_ms, 250);
 	T_EQ_INT(a->checkpoint_interval_ms, 0);
 	T_EQ_INT(a->min_checkpoint_page_count, 10);
 	T_EQ_INT(a->max_checkpoint_page_count, 0);
@@ -467,7 +471,7 @@ test_all_keys(void)
 	T_EQ_INT(a->s3.max_retries, 0);
 	T_CHECK(a->s3.endpoint == NULL);
 	T_EQ_STR(b->path, "/data/b.db");
-	T_EQ_INT(b->line, 33);
+	T_EQ_INT(b->line, 34);
 	/* surrounding blanks go, inner ones and ';' stay */
 	T_EQ_STR(b->replica, "file:///backup/b");
 	T_EQ_STR(b->s3.access_key_id, "a;b ; c");
@@ -962,7 +966,7 @@ test_example(void)
 		s += n;
 	}
 	*o = '\0';
-	T_CHECK(enabled >= 29);
+	T_CHECK(enabled >= 30);
 
 	/* The enabled variant reads secrets from ${VAR}, so 0644 is fine. */
 	setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
@@ -1000,6 +1004,8 @@ test_example(void)
 			T_EQ_INT(d->retention_ms, CFG_DEFAULT_RETENTION_MS);
 			T_EQ_INT(d->retention_check_interval_ms,
 			    CFG_DEFAULT_RETENTION_CHECK_MS);
+			T_EQ_INT(d->retention_grace_ms,
+			    CFG_DEFAULT_RETENTION_GRACE_MS);
 			T_EQ_INT(d->checkpoint_interval_ms,
 			    CFG_DEFAULT_CHECKPOINT_INTERVAL_MS);
 			T_EQ_INT(d->min_checkpoint_page_count,
