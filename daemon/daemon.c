@@ -27,6 +27,7 @@
 #include "replica/replica.h"
 
 #define DEFAULT_CONFIG	"/etc/litestream-c.ini"
+#define PREFLIGHT_RETRIES	2	/* start-up check: a few quick tries */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -61,8 +62,9 @@ usage(void)
 /*
  * Refuse to start on what cannot work, with one line naming it: a database
  * that does not exist (exit 1), a replica URL that cannot be used (exit 2),
- * a replica directory we cannot write (exit 1).  Transient failures later
- * on are retried instead.
+ * a replica that refuses us (S3 credentials, bucket, region, clock: exit
+ * 1; an untrusted TLS certificate: exit 2), a replica directory we cannot
+ * write (exit 1).  Transient failures, now or later, are retried instead.
  */
 static int
 preflight(const struct lsc_config *cfg)
@@ -71,6 +73,7 @@ preflight(const struct lsc_config *cfg)
 		const struct cfg_db *db = &cfg->dbs[i];
 		struct lsc_err err = { 0 };
 		struct replica *r = NULL;
+		struct cfg_s3 s3;
 		struct stat st;
 		int rc;
 
@@ -79,12 +82,24 @@ preflight(const struct lsc_config *cfg)
 			    errno == ENOENT ? "does not exist" : "is not a regular file");
 			return 1;
 		}
-		rc = replica_open(db->replica, &cfg->s3, 0, &r, &err);
-		if (rc != LSC_OK) {
+		/* The [db] section's S3 keys override [s3], as in repl.c. */
+		cfg_s3_init(&s3);
+		cfg_s3_merge(&db->s3, &cfg->s3, &s3);
+		rc = replica_open(db->replica, &s3, PREFLIGHT_RETRIES, &r, &err);
+		/* One request proves credentials, bucket, region, clock and TLS:
+		 * a refusal would otherwise repeat every sync interval forever.
+		 * A store that is merely down now is the loop's to retry. */
+		if (rc == LSC_OK)
+			rc = replica_check(r, &err);
+		cfg_s3_release(&s3);
+		replica_free(r);
+		if (rc == LSC_ENET) {
+			log_db(LOG_WARN, db->path, "replica cannot be reached yet (will "
+			    "retry)\terror=\"%s\"", err.msg);
+		} else if (rc != LSC_OK) {
 			fprintf(stderr, "litestream-c: %s\n", err.msg);
 			return rc == LSC_ECONFIG ? 2 : 1;
 		}
-		replica_free(r);
 		if (strncmp(db->replica, "file://", 7) == 0) {
 			const char *dir = db->replica + 7;
 
