@@ -31,6 +31,21 @@ with an <Error> body (not forwarded); delete_errors = forward a
 DeleteObjects without its first `keys` keys and report those keys as
 per-key <Error>s.
 
+A status rule may carry "skew_s": N; the <Error> body then gets
+RequestTime (from the request's x-amz-date) and ServerTime (now + N
+seconds), as S3 sends with RequestTimeTooSkewed, and a Date header with
+that server time.
+
+--emulate-delimiter: s3rver 3.7.1 loses common prefixes whose "directory"
+holds only sub-directories (lib/stores/filesystem.js listObjects prunes
+them before finding a key), so a delimiter listing of
+<prefix>/generations/ comes back empty and Litestream v0.3.13 finds no
+generation.  With this flag a GET listing with a delimiter is answered by
+the proxy from a flat upstream listing (all pages), as S3 answers it.
+
+--tls-cert/--tls-key: serve HTTPS (the upstream stays plain HTTP), for
+certificate verification tests.
+
 Every request is logged as one JSON line: method, path, query, the
 integrity headers (content-md5, x-amz-content-sha256, content-length,
 range), whether the MD5 and SHA-256 headers match the body, the number of
@@ -39,18 +54,23 @@ Authorization header is never logged.
 """
 import argparse
 import base64
+import calendar
 import hashlib
 import http.client
 import json
 import os
 import re
 import socket
+import ssl
 import struct
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from xml.sax.saxutils import escape
 
 LOCK = threading.Lock()
 STATE = {"rules": [], "mtime": None, "counts": [], "seq": 0}
@@ -109,11 +129,134 @@ def error_xml(code, message, extra=None):
             % (code, message, fields)).encode()
 
 
+def iso_time(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def skew_fields(rule, headers):
+    """RequestTime/ServerTime for a RequestTimeTooSkewed reply."""
+    now = time.time() + rule["skew_s"]
+    amz = headers.get("x-amz-date") or ""
+    try:
+        req = iso_time(calendar.timegm(time.strptime(amz, "%Y%m%dT%H%M%SZ")))
+    except ValueError:
+        req = amz
+    fields = {"RequestTime": req, "ServerTime": iso_time(now),
+              "MaxAllowedSkewMilliseconds": "900000"}
+    return fields, {"Date": formatdate(now, usegmt=True)}
+
+
+def local(tag):
+    """An element's name without its namespace (s3rver uses its own)."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def child_text(el, name):
+    for c in el:
+        if local(c.tag) == name:
+            return c.text or ""
+    return None
+
+
+def flat_listing(handler, bucket_path, params):
+    """Every object under params["prefix"], from flat upstream pages.
+    Returns a list of dicts (Key, LastModified, ETag, Size, StorageClass)
+    or raises OSError."""
+    v2 = params.get("list-type") == "2"
+    base = {"prefix": params.get("prefix", "")}
+    if v2:
+        base["list-type"] = "2"
+    objs, token = [], None
+    for _ in range(100000):
+        q = dict(base)
+        if token is not None:
+            q["continuation-token" if v2 else "marker"] = token
+        up, resp = handler._forward(b"", bucket_path + "?" + urlencode(q))
+        data = resp.read()
+        up.close()
+        if resp.status != 200:
+            raise OSError("upstream listing: HTTP %d" % resp.status)
+        root = ET.fromstring(data)
+        page = []
+        for c in root:
+            if local(c.tag) == "Contents":
+                page.append({f: child_text(c, f) or "" for f in
+                             ("Key", "LastModified", "ETag", "Size",
+                              "StorageClass")})
+        objs += page
+        if (child_text(root, "IsTruncated") or "false") != "true":
+            return objs
+        token = (child_text(root, "NextContinuationToken") if v2 else
+                 (child_text(root, "NextMarker") or
+                  (page[-1]["Key"] if page else None)))
+        if not token:
+            raise OSError("upstream listing: truncated without a token")
+    raise OSError("upstream listing: too many pages")
+
+
+def delimiter_listing(handler, bucket_path, query):
+    """Answer a delimiter listing as S3 would (see --emulate-delimiter)."""
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    prefix, delim = params.get("prefix", ""), params["delimiter"]
+    enc = params.get("encoding-type") == "url"
+    objs = flat_listing(handler, bucket_path, params)
+    contents, prefixes = [], set()
+    for o in objs:
+        rest = o["Key"][len(prefix):]
+        i = rest.find(delim) if delim else -1
+        if i >= 0:
+            prefixes.add(prefix + rest[:i + len(delim)])
+        else:
+            contents.append(o)
+
+    def k(x):
+        return escape(quote(x, safe="/~") if enc else x)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult '
+           'xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+           "<Name>%s</Name><Prefix>%s</Prefix><Delimiter>%s</Delimiter>"
+           "<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
+           % (escape(bucket_path.strip("/")), k(prefix), k(delim))]
+    if params.get("list-type") == "2":
+        out.append("<KeyCount>%d</KeyCount>" % (len(contents) + len(prefixes)))
+    else:
+        out.append("<Marker></Marker>")
+    if enc:
+        out.append("<EncodingType>url</EncodingType>")
+    for o in contents:
+        out.append("<Contents><Key>%s</Key><LastModified>%s</LastModified>"
+                   "<ETag>%s</ETag><Size>%s</Size><StorageClass>%s"
+                   "</StorageClass></Contents>"
+                   % (k(o["Key"]), escape(o["LastModified"]),
+                      escape(o["ETag"]), escape(o["Size"]),
+                      escape(o["StorageClass"] or "STANDARD")))
+    for p in sorted(prefixes):
+        out.append("<CommonPrefixes><Prefix>%s</Prefix></CommonPrefixes>"
+                   % k(p))
+    out.append("</ListBucketResult>")
+    return "".join(out).encode()
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *a):  # quiet
         pass
+
+    def setup(self):
+        # TLS: the handshake runs here, in the connection's own thread
+        # (not in accept()), so a client that refuses our certificate
+        # or never speaks cannot hold up the others.
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            try:
+                self.request.do_handshake()
+            except (OSError, ssl.SSLError) as e:
+                log({"i": 0, "t": time.time(), "method": "-", "path": "-",
+                     "query": "", "action": "tls", "authorization": False,
+                     "status": "tls-handshake-failed: %s" % e})
+                raise
+            self.request.settimeout(None)
+        super().setup()
 
     def _rst(self):
         """Close with a TCP reset (SO_LINGER 0)."""
@@ -148,9 +291,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _forward(self, body):
+    def _forward(self, body, path=None):
         up = http.client.HTTPConnection(ARGS.upstream, timeout=120)
-        up.putrequest(self.command, self.path, skip_host=True,
+        up.putrequest(self.command, path or self.path, skip_host=True,
                       skip_accept_encoding=True)
         for k, v in self.headers.items():
             if k.lower() in ("content-length", "connection", "keep-alive"):
@@ -214,11 +357,34 @@ class Handler(BaseHTTPRequestHandler):
         if action == "status":
             st = rule.get("status", 503)
             code = rule.get("code", "SlowDown")
+            extra = dict(rule.get("extra") or {})
+            headers = dict(rule.get("headers") or {})
+            if "skew_s" in rule:
+                f, h = skew_fields(rule, self.headers)
+                extra.update(f)
+                headers.update(h)
             entry["status"] = st
             log(entry)
-            self._reply(st, error_xml(code, rule.get("message", code),
-                                      rule.get("extra")),
-                        rule.get("headers"))
+            self._reply(st, error_xml(code, rule.get("message", code), extra),
+                        headers)
+            return
+        if (action == "pass" and ARGS.emulate_delimiter and
+                self.command == "GET" and
+                re.fullmatch(r"/[^/]+/?", parts.path) and
+                "delimiter" in dict(parse_qsl(parts.query,
+                                              keep_blank_values=True))):
+            try:
+                data = delimiter_listing(self, parts.path.rstrip("/"),
+                                         parts.query)
+            except (OSError, ET.ParseError) as e:
+                entry["status"] = "upstream-error: %s" % e
+                log(entry)
+                self._reply(502, error_xml("BadGateway", str(e)))
+                return
+            entry["status"] = 200
+            entry["emulated"] = "delimiter"
+            log(entry)
+            self._reply(200, data)
             return
         if action == "error200":
             entry["status"] = 200
@@ -317,9 +483,17 @@ def main():
     p.add_argument("--port-file", required=True)
     p.add_argument("--log", required=True)
     p.add_argument("--faults")
+    p.add_argument("--emulate-delimiter", action="store_true")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
     ARGS = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     srv.daemon_threads = True
+    if ARGS.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                     do_handshake_on_connect=False)
     tmp = ARGS.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])
