@@ -237,6 +237,14 @@ transfer_error(const struct s3_http *h, CURLcode cc, struct lsc_err *err)
 
 	switch (cc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
+		/* One code for both; the text tells a name mismatch (a wrong
+		 * endpoint) from an unknown issuer (a missing ca-file). */
+		if (strstr(why, "host name") != NULL ||
+		    strstr(why, "subject name") != NULL)
+			return lsc_seterr(err, LSC_ECONFIG, (int)cc,
+			    "TLS: the server certificate is not for this host (%s): "
+			    "check endpoint", why);
+		/* FALLTHROUGH */
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 		return lsc_seterr(err, LSC_ECONFIG, (int)cc,
