@@ -246,17 +246,23 @@ class Handler(BaseHTTPRequestHandler):
         # TLS: the handshake runs here, in the connection's own thread
         # (not in accept()), so a client that refuses our certificate
         # or never speaks cannot hold up the others.
+        self.tls_failed = False
         if isinstance(self.request, ssl.SSLSocket):
             self.request.settimeout(10)
             try:
                 self.request.do_handshake()
+                self.request.settimeout(None)
             except (OSError, ssl.SSLError) as e:
+                # Logged like a request, so tests can count attempts.
+                self.tls_failed = True
                 log({"i": 0, "t": time.time(), "method": "-", "path": "-",
                      "query": "", "action": "tls", "authorization": False,
                      "status": "tls-handshake-failed: %s" % e})
-                raise
-            self.request.settimeout(None)
         super().setup()
+
+    def handle(self):
+        if not self.tls_failed:
+            super().handle()
 
     def _rst(self):
         """Close with a TCP reset (SO_LINGER 0)."""
