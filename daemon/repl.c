@@ -71,6 +71,8 @@ new_generation(struct repl *r, const char *reason, struct lsc_err *err)
 	return LSC_OK;
 }
 
+#define FINAL_SYNC_RETRIES	5	/* per request, in repl_final */
+
 /* The `reason` of a failed continuity check travels in this error code. */
 #define CONTINUITY_LOST LSC_ECORRUPT
 
@@ -257,6 +259,15 @@ repl_final(struct repl *r)
 
 	if (r->db == NULL)
 		return 0;
+	/*
+	 * The stop flag that brought us here would cut every S3 retry short
+	 * (s3_call gives up at its first back-off once *stop is set), so one
+	 * 503 would fail the final sync.  It runs under a bounded retry
+	 * policy instead (daemon.c sets 5; never unlimited here).
+	 */
+	r->replica->stop = NULL;
+	if (r->replica->max_retries < 0)
+		r->replica->max_retries = FINAL_SYNC_RETRIES;
 	rc = repl_capture(r, 0, 0, &err);
 	if (rc == LSC_OK)
 		rc = repl_ship(r, &err);
