@@ -8,51 +8,19 @@
 # Content-MD5 on every PUT/UploadPart/DeleteObjects, x-amz-content-sha256
 # equal to the body's SHA-256, and never more than 1000 keys per delete.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/s3lib.sh"
 
 LIVE="$BUILD/tests/test_replica_s3_live"
-S3RVER="$ROOT/node_modules/.bin/s3rver"
-PROXY="$ROOT/tests/tools/s3proxy.py"
-PY=/usr/bin/python3
 [ -x "$LIVE" ] || skip "$LIVE not built"
-[ -x "$S3RVER" ] || skip "s3rver not installed (npm ci)"
-command -v node >/dev/null 2>&1 || skip "node not installed"
-[ -x "$PY" ] || skip "$PY missing"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-export NO_PROXY=127.0.0.1
-
-free_port() {
-	$PY -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-PORT=$(free_port)
-mkdir -p "$T/s3"
-NODE_OPTIONS=--openssl-legacy-provider bg "$S3RVER" --address 127.0.0.1 \
-    --port "$PORT" --directory "$T/s3" --silent --configure-bucket bkt
-wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$PORT/" || fail "s3rver did not start"
-echo '[]' > "$T/faults.json"
-: > "$T/requests.log"
-bg $PY "$PROXY" --upstream "127.0.0.1:$PORT" --port-file "$T/proxy.port" \
-    --log "$T/requests.log" --faults "$T/faults.json"
-wait_for 20 test -s "$T/proxy.port" || fail "s3proxy did not start"
-PPORT=$(cat "$T/proxy.port")
+s3_start
 
 # s3rver knows only the key id S3RVER and does not check signatures, so a
 # distinctive secret lets us grep every output for leaks.
 SECRET="sEcReT-$(date +%s)-do-not-log"
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY="$SECRET" AWS_REGION=us-east-1
-unset AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3
-export S3_TEST_URL="s3://bkt/f?endpoint=http://127.0.0.1:$PPORT"
+export S3_TEST_URL="s3://bkt/f?endpoint=$EP"
 export S3_TEST_PART_SIZE=5242880 S3_TEST_RETRIES=-1 S3_TEST_TIMEOUT_MS=3000
 
-faults() { printf '%s\n' "$1" > "$T/faults.json.tmp"; mv "$T/faults.json.tmp" "$T/faults.json"; }
-mark() { wc -l < "$T/requests.log" 2>/dev/null || echo 0; }
-# since MARK FILTER-PY: python expression over request r, prints matches
-count_since() {
-	$PY - "$T/requests.log" "$1" "$2" <<'EOF'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])][int(sys.argv[2]):]
-print(sum(1 for r in rows if eval(sys.argv[3])))
-EOF
-}
 # stderr of each step goes to $T/err (and is kept in $T/stderr.all).
 live() {
 	_rc=0
