@@ -74,5 +74,13 @@ at_least() { [ "$(count_since "$2" "$3")" -ge "$1" ]; }
 # IS_LIST: the Python test for "this request is a listing of the bucket".
 IS_LIST='r["method"]=="GET" and r["path"].strip("/").count("/")==0 and ("list-type" in r["query"] or "prefix" in r["query"] or "delimiter" in r["query"])'
 
+# stop_daemon PID LOG: SIGTERM, then fail (showing the log's tail) unless it
+# exits 0, i.e. its final sync shipped everything.
+stop_daemon() {
+	kill -TERM "$1"
+	wait "$1"
+	_rc=$?
+	[ "$_rc" = 0 ] || { tail -n 5 "$2"; fail "daemon exit status $_rc (log $2)"; }
+}
 # vmhwm PID: the peak resident set size of PID in KiB (VmHWM).
 vmhwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }

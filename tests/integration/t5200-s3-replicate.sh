@@ -65,7 +65,7 @@ msteady=$(mark)
 grep "snapshot written" d1.log
 wait $W || fail "walwriter failed"
 hwm=$(vmhwm "$D")
-kill -TERM "$D"; wait "$D" || { cat d1.log; fail "daemon exit status $?"; }
+stop_daemon "$D" d1.log
 m1=$(mark)
 snapkey=$($PY - "$T/requests.log" "$m0" <<'EOF'
 import json, sys
@@ -100,7 +100,7 @@ wait_for 20 grep -q "msg=replicating" d2.log || fail "not replicating"
     --checkpoint-mode passive >/dev/null || fail "walwriter failed"
 # Give the daemon one sync interval in its steady state, then stop it.
 wait_for 20 grep -q "msg=checkpoint" d2.log || fail "no checkpoint by the daemon"
-kill -TERM "$D"; wait "$D" || { tail d2.log; fail "daemon exit status $?"; }
+stop_daemon "$D" d2.log
 grep -c "msg=checkpoint" d2.log | sed 's/^/daemon checkpoints (run 2): /'
 nlist2=$(count_since "$m2" "$IS_LIST")
 echo "LIST requests: run 1 $(count_since "$m0" "$IS_LIST" "$m1"), run 2 $nlist2 (none after the first upload)"

@@ -6,7 +6,8 @@
 # a multipart snapshot every few seconds, and it must keep going (its S3
 # retries have no limit), exit 0 on SIGTERM with everything shipped, and
 # leave nothing behind: no open multipart upload, and a restore (itself
-# through GET resets and 503s) identical to the source.
+# through GET resets and 503s) identical to the source.  Last, SIGTERM
+# during 503s: the final sync retries (bounded) and ships everything.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3lib.sh"
 [ -x "$WALWRITER" ] || skip "$WALWRITER not built"
@@ -73,7 +74,7 @@ touch stop
 wait "$W" || fail "walwriter failed"
 m=$(mark)
 wait_for 30 at_least 1 "$m" 'r["method"]=="PUT" and r["status"]==200' || fail "daemon idle"
-kill -TERM "$D"; wait "$D" || { tail d.log; fail "daemon exit status $? (not all shipped)"; }
+stop_daemon "$D" d.log
 grep -c "snapshot written" d.log | sed 's/^/snapshots: /'
 $PY - "$T/requests.log" <<'EOF'
 import collections, json, sys
@@ -98,4 +99,20 @@ m=$(mark)
     fail "the restore's faults were not hit"
 assert_same_db app.db out.db
 "$WALWRITER" out.db --verify || fail "restored database fails --verify"
+
+note "SIGTERM while S3 answers 503: the final sync retries and completes"
+# A long sync interval leaves the last commits to the final sync.
+sed 's/^sync-interval = .*/sync-interval = 30s/' c.ini > c2.ini
+bg "$LSC" replicate -c c2.ini 2> d2.log; D=$BGPID
+wait_for 20 grep -q "msg=replicating" d2.log || { cat d2.log; fail "did not start"; }
+"$WALWRITER" app.db --count 50 >/dev/null || fail "walwriter failed"
+faults '[{"method":"PUT","action":"status","status":503,"code":"SlowDown","times":3}]'
+m=$(mark)
+stop_daemon "$D" d2.log
+faults '[]'
+[ "$(count_since "$m" 'r["status"]==503')" = 3 ] || fail "the final sync met no 503"
+[ "$(count_since "$m" 'r["method"]=="PUT" and r["status"]==200')" -ge 1 ] ||
+    fail "the final sync uploaded nothing"
+"$LSC" restore -c c.ini -o out2.db "$T/app.db" 2> r.log || { cat r.log; fail "restore failed"; }
+assert_same_db app.db out2.db
 echo "ok: $(sqlite3 app.db 'SELECT count(*) FROM t') rows"

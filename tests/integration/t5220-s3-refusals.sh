@@ -37,7 +37,7 @@ sql app.db "PRAGMA journal_mode=wal; CREATE TABLE t(x); INSERT INTO t VALUES (1)
 note "a replica to restore from"
 bg "$LSC" replicate -c good.ini 2> d0.log; D=$BGPID
 wait_for 20 grep -q "snapshot written" d0.log || { cat d0.log; fail "no snapshot"; }
-kill -TERM "$D"; wait "$D" || fail "daemon exit status $?"
+stop_daemon "$D" d0.log
 
 # refused NAME CONFIG EXPECTED-REGEX...: replicate and restore must each fail
 # fast with one line matching every regex, after exactly one request.
@@ -106,7 +106,7 @@ m=$(mark)
 sql app.db "INSERT INTO t VALUES (2);"
 wait_for 30 at_least 1 "$m" 'r["method"]=="PUT" and r["status"]==200' ||
     { cat d1.log; fail "nothing uploaded once S3 was back"; }
-kill -TERM "$D"; wait "$D" || fail "daemon exit status $?"
+stop_daemon "$D" d1.log
 cat d1.log >> all.txt
 rm -f out.db
 "$LSC" restore -c good.ini -o out.db "$T/app.db" 2>> all.txt || fail "restore failed"

@@ -84,7 +84,7 @@ m=$(mark)
 bg "$LSC" replicate -c ca.ini 2> d1.log; D=$BGPID
 wait_for 20 grep -q "snapshot written" d1.log || { cat d1.log; fail "no snapshot over TLS"; }
 sql app.db "INSERT INTO t VALUES (2);"
-kill -TERM "$D"; wait "$D" || { cat d1.log; fail "daemon exit status $?"; }
+stop_daemon "$D" d1.log
 "$LSC" restore -c ca.ini -o out1.db "$T/app.db" 2> r1.log || { cat r1.log; fail "restore over TLS"; }
 assert_same_db app.db out1.db
 [ "$(count_since "$m" 'r["action"]=="tls"')" = 0 ] || fail "failed handshakes with the CA configured"
@@ -99,7 +99,7 @@ m=$(mark)
 bg "$LSC" replicate -c skip.ini 2> d2.log; D=$BGPID
 wait_for 20 grep -q "msg=replicating" d2.log || { cat d2.log; fail "did not start"; }
 wait_for 20 at_least 1 "$m" 'r["method"]=="PUT" and r["status"]==200' || fail "nothing uploaded"
-kill -TERM "$D"; wait "$D" || { cat d2.log; fail "daemon exit status $?"; }
+stop_daemon "$D" d2.log
 grep "level=warn" d2.log | head -n 2
 grep -q "level=warn.*skip-verify" d2.log || fail "no skip-verify warning at start-up"
 # The warning comes before the daemon says it is starting.
