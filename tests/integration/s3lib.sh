@@ -74,6 +74,16 @@ at_least() { [ "$(count_since "$2" "$3")" -ge "$1" ]; }
 # IS_LIST: the Python test for "this request is a listing of the bucket".
 IS_LIST='r["method"]=="GET" and r["path"].strip("/").count("/")==0 and ("list-type" in r["query"] or "prefix" in r["query"] or "delimiter" in r["query"])'
 
+# past_last_request: wait until the clock is in a later second than the last
+# logged request.  S3 (and s3rver) keep LastModified to the second, and
+# restore picks the generation updated last; one started in the same second
+# as the previous one's last upload would tie with it.
+past_last_request() {
+	_last=$($PY -c 'import json,sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(int(max([r["t"] for r in rows] or [0])))' "$T/requests.log")
+	wait_for 5 sh -c "[ \$(date +%s) -gt $_last ]"
+}
 # stop_daemon PID LOG: SIGTERM, then fail (showing the log's tail) unless it
 # exits 0, i.e. its final sync shipped everything.
 stop_daemon() {
