@@ -520,7 +520,9 @@ attempt(struct s3_client *c, struct s3_call *call, char *s3code,
 
 	s3code[0] = '\0';
 	if (call->get && call->delivered > 0 && spec.nextra < 7) {
-		memcpy(extra, spec.extra, spec.nextra * sizeof(*extra));
+		/* spec.extra may be NULL: memcpy must not see it even for 0. */
+		if (spec.nextra > 0)
+			memcpy(extra, spec.extra, spec.nextra * sizeof(*extra));
 		snprintf(range, sizeof(range), "bytes=%llu-",
 		    (unsigned long long)call->delivered);
 		extra[spec.nextra] = (struct s3_hdr){ "range", range };
