@@ -9,9 +9,12 @@
 /* argv[0] is "replicate". Returns the process exit status. */
 int	cmd_replicate(int argc, char **argv);
 
-/* Check that every database of `cfg` can start (it exists, its replica
- * URL is usable, a file replica's directory is writable).  Returns 0, or
- * the exit status to use (1 runtime, 2 config) with `err` set. */
+/* Check that every database of `cfg` can start: it exists (else 1), its
+ * replica URL is usable (else 2), the replica accepts us (S3 credentials,
+ * bucket, region, clock: else 1; an untrusted TLS certificate: 2; a store
+ * that is only down is warned about and retried later), a file replica's
+ * directory is writable (else 1).  Returns 0, or the exit status to use
+ * with `err` set to the one-line reason. */
 int	daemon_preflight(const struct lsc_config *cfg, struct lsc_err *err);
 
 #endif

@@ -86,6 +86,7 @@ new_generation(struct repl *r, const char *reason, struct lsc_err *err)
 /* A database that cannot be opened, or a failing step, is retried after
  * this long (the replica's own retries happen inside the step). */
 #define RETRY_MS	1000
+#define FINAL_SYNC_RETRIES	5	/* per request, in repl_final */
 
 /* The `reason` of a failed continuity check travels in this error code. */
 #define CONTINUITY_LOST LSC_ECORRUPT
@@ -331,6 +332,15 @@ repl_final(struct repl *r)
 		    "cannot be opened");
 		return 1;
 	}
+	/*
+	 * The stop flag that brought us here must not cut the final sync's
+	 * S3 retries short (s3_call gives up at its first back-off once
+	 * *stop is set), or one 503 would fail it: the caller (daemon/loop.c)
+	 * points `stop` at a flag only a second signal sets.  Retries stay
+	 * bounded here, never unlimited.
+	 */
+	if (r->replica->max_retries < 0)
+		r->replica->max_retries = FINAL_SYNC_RETRIES;
 	rc = repl_capture(r, 0, 0, &err);
 	if (rc == LSC_OK)
 		rc = repl_ship(r, &err);

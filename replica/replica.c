@@ -41,6 +41,12 @@ replica_free(struct replica *r)
 }
 
 int
+replica_check(struct replica *r, struct lsc_err *err)
+{
+	return r->ops->check != NULL ? r->ops->check(r, err) : LSC_OK;
+}
+
+int
 replica_put_begin(struct replica *r, const char *key, struct replica_put **out,
     struct lsc_err *err)
 {

@@ -60,6 +60,8 @@ struct replica_ops {
 	int	(*del)(struct replica *r, const char *const *keys, size_t n,
 		    struct lsc_err *err);
 	void	(*free)(struct replica *r);
+	/* Optional (NULL: nothing to check); see replica_check. */
+	int	(*check)(struct replica *r, struct lsc_err *err);
 };
 
 struct replica {
@@ -77,6 +79,17 @@ struct replica {
 int	replica_open(const char *url, const struct cfg_s3 *s3, int max_retries,
 	    struct replica **out, struct lsc_err *err);
 void	replica_free(struct replica *r);
+
+/*
+ * Prove that the replica can be used, with one cheap request and the
+ * replica's retry policy: S3 lists at most one key under the prefix (the
+ * endpoint answers, its certificate is trusted, the bucket exists, the
+ * credentials, region and clock are accepted).  LSC_OK; LSC_ENET when the
+ * store could not be reached (a daemon should carry on and retry later);
+ * any other code is a refusal that only a configuration or clock fix
+ * cures, with a one-line message saying which.
+ */
+int	replica_check(struct replica *r, struct lsc_err *err);
 
 /* Convenience wrappers over the ops. */
 int	replica_put_begin(struct replica *r, const char *key,

@@ -548,6 +548,18 @@ s3_del(struct replica *base, const char *const *keys, size_t n,
 	return rc;
 }
 
+static int
+s3_check(struct replica *base, struct lsc_err *err)
+{
+	struct s3_replica *r = (struct s3_replica *)base;
+	char *p = r->prefix[0] ? xasprintf("%s/", r->prefix) : xstrdup("");
+	int rc;
+
+	rc = s3_check_bucket(client(r), p, err);
+	free(p);
+	return rc;
+}
+
 static void
 s3_free(struct replica *base)
 {
@@ -569,4 +581,5 @@ static const struct replica_ops s3_ops = {
 	.list = s3_list,
 	.del = s3_del,
 	.free = s3_free,
+	.check = s3_check,
 };

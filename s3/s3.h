@@ -96,6 +96,17 @@ int	s3_list_objects(struct s3_client *c, const char *prefix, s3_list_fn fn,
 	    void *ctx, struct lsc_err *err);
 
 /*
+ * One ListObjectsV2 of at most one key under `prefix`: proof that the
+ * endpoint answers, the TLS certificate is trusted, the bucket exists and
+ * the credentials, region and clock are accepted.  LSC_OK; LSC_ENET when
+ * the store could not be reached or kept failing transiently (5xx, 429,
+ * connection errors) through the retries; otherwise the refusal's code
+ * (LSC_ES3, LSC_ECONFIG) and its one-line message.
+ */
+int	s3_check_bucket(struct s3_client *c, const char *prefix,
+	    struct lsc_err *err);
+
+/*
  * DeleteObjects in batches of at most 1000 keys, Content-MD5 on each.
  * Per-key errors in the reply are retried under the same policy; a key
  * that does not exist counts as deleted.

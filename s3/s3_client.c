@@ -166,6 +166,13 @@ s3_client_new(const struct s3_config *cfg, struct lsc_err *err)
 	    (uint64_t)(uintptr_t)c;
 	s3_sigv4_init(&c->sv, cfg->access_key_id, cfg->secret_access_key,
 	    cfg->session_token);
+	/* Say now, not at the first request, that the CA file is unusable. */
+	if (cfg->ca_file != NULL && access(cfg->ca_file, R_OK) != 0) {
+		lsc_seterr(err, LSC_ECONFIG, errno, "S3 ca-file '%s': %s",
+		    cfg->ca_file, strerror(errno));
+		s3_client_free(c);
+		return NULL;
+	}
 	memset(&ho, 0, sizeof(ho));
 	ho.ca_file = cfg->ca_file;
 	ho.skip_verify = cfg->skip_verify;
@@ -220,6 +227,13 @@ s3_where(struct s3_client *c, const char *key)
 	snprintf(c->where, sizeof(c->where), "s3://%s/%.100s%s", c->bucket,
 	    key ? key : "", key && strlen(key) > 100 ? "..." : "");
 	return c->where;
+}
+
+/* What a call is about, for messages: its key, else its subject. */
+static const char *
+call_where(struct s3_client *c, const struct s3_call *call)
+{
+	return s3_where(c, call->spec.key ? call->spec.key : call->subject);
 }
 
 void
@@ -346,7 +360,7 @@ refusal(struct s3_client *c, struct s3_call *call,
     const struct s3_http_resp *r, const struct s3_error_info *e,
     time_t signed_at, struct lsc_err *err)
 {
-	const char *where = s3_where(c, call->spec.key);
+	const char *where = call_where(c, call);
 	const char *code = e->code;
 	int st = (int)r->status;
 
@@ -476,12 +490,12 @@ get_meta(struct s3_client *c, struct s3_call *call, struct lsc_err *err)
 
 	if (total < 0)
 		return lsc_seterr(err, LSC_ENET, 0, "%s %s: reply has no length",
-		    call->op, s3_where(c, call->spec.key));
+		    call->op, call_where(c, call));
 	if (call->total >= 0 && (total != call->total ||
 	    (call->etag[0] && r->etag[0] && strcmp(call->etag, r->etag) != 0)))
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
 		    "%s %s: object changed while being downloaded", call->op,
-		    s3_where(c, call->spec.key));
+		    call_where(c, call));
 	call->total = total;
 	if (call->etag[0] == '\0')
 		snprintf(call->etag, sizeof(call->etag), "%s", r->etag);
@@ -506,7 +520,9 @@ attempt(struct s3_client *c, struct s3_call *call, char *s3code,
 
 	s3code[0] = '\0';
 	if (call->get && call->delivered > 0 && spec.nextra < 7) {
-		memcpy(extra, spec.extra, spec.nextra * sizeof(*extra));
+		/* spec.extra may be NULL: memcpy must not see it even for 0. */
+		if (spec.nextra > 0)
+			memcpy(extra, spec.extra, spec.nextra * sizeof(*extra));
 		snprintf(range, sizeof(range), "bytes=%llu-",
 		    (unsigned long long)call->delivered);
 		extra[spec.nextra] = (struct s3_hdr){ "range", range };
@@ -547,14 +563,15 @@ attempt(struct s3_client *c, struct s3_call *call, char *s3code,
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	s3_prepared_release(&prep);
 	if (rc != LSC_OK) {
-		if (rc == LSC_ENET && !r->sink_failed) {
+		if ((rc == LSC_ENET || rc == LSC_ECONFIG) && !r->sink_failed) {
 			/* Prefix the curl message with what we were doing. */
 			char m[LSC_ERRLEN];
+			int sys = err->sys;
 
 			snprintf(m, sizeof(m), "%s", err->msg);
 			lsc_err_clear(err);
-			rc = lsc_seterr(err, LSC_ENET, 0, "%s %s: %s", call->op,
-			    s3_where(c, call->spec.key), m);
+			rc = lsc_seterr(err, rc, sys, "%s %s: %s", call->op,
+			    call_where(c, call), m);
 		}
 		buf_release(&ebody);
 		return rc;
@@ -567,13 +584,13 @@ attempt(struct s3_client *c, struct s3_call *call, char *s3code,
 		    r->body_bytes < (uint64_t)r->content_length)
 			return lsc_seterr(err, LSC_ENET, 0,
 			    "%s %s: short body: %llu of %lld bytes", call->op,
-			    s3_where(c, call->spec.key),
+			    call_where(c, call),
 			    (unsigned long long)r->body_bytes,
 			    (long long)r->content_length);
 		if (call->get && call->delivered != (uint64_t)call->total)
 			return lsc_seterr(err, LSC_ENET, 0,
 			    "%s %s: short body: %llu of %lld bytes", call->op,
-			    s3_where(c, call->spec.key),
+			    call_where(c, call),
 			    (unsigned long long)call->delivered,
 			    (long long)call->total);
 		if (call->check != NULL)

@@ -9,7 +9,8 @@
  * chunked), no `Expect: 100-continue` (a peer that ignores it costs a
  * second per request), no automatic redirects (a 301 from S3 means a
  * wrong region, which we report), http and https only, TLS verified unless
- * skip_verify, and three timeouts: connect, low speed (less than 1 byte/s
+ * skip_verify (a certificate that fails verification is a configuration
+ * error, not retried), and three timeouts: connect, low speed (less than 1 byte/s
  * for low_speed_ms) and total.  CURLOPT_VERBOSE is never set: it would
  * print the Authorization header.
  */
@@ -223,6 +224,42 @@ on_seek(void *ud, curl_off_t off, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+/*
+ * A failed transfer.  Most causes are transient (LSC_ENET: retried), but a
+ * certificate the server cannot prove, or a CA file curl cannot use, will
+ * be the same on every attempt: LSC_ECONFIG (not retried), saying what to
+ * set.  errbuf names the host and cause, never a header.
+ */
+static int
+transfer_error(const struct s3_http *h, CURLcode cc, struct lsc_err *err)
+{
+	const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		/* One code for both; the text tells a name mismatch (a wrong
+		 * endpoint) from an unknown issuer (a missing ca-file). */
+		if (strstr(why, "host name") != NULL ||
+		    strstr(why, "subject name") != NULL)
+			return lsc_seterr(err, LSC_ECONFIG, (int)cc,
+			    "TLS: the server certificate is not for this host (%s): "
+			    "check endpoint", why);
+		/* FALLTHROUGH */
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return lsc_seterr(err, LSC_ECONFIG, (int)cc,
+		    "TLS: server certificate not trusted (%s): set ca-file to the "
+		    "CA that signed it", why);
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CRL_BADFILE:
+		return lsc_seterr(err, LSC_ECONFIG, (int)cc,
+		    "TLS: cannot use the CA file (%s): check ca-file", why);
+	default:
+		return lsc_seterr(err, LSC_ENET, (int)cc, "%s", why);
+	}
+}
+
 int
 s3_http_do(struct s3_http *h, const struct s3_http_req *req,
     struct s3_http_resp *resp, struct lsc_err *err)
@@ -310,11 +347,8 @@ s3_http_do(struct s3_http *h, const struct s3_http_req *req,
 	curl_slist_free_all(hl);
 	if (resp->sink_failed)
 		return x.sink_rc;
-	if (cc != CURLE_OK) {
-		/* errbuf names the host and cause, never a header. */
-		return lsc_seterr(err, LSC_ENET, (int)cc, "%s",
-		    h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
-	}
+	if (cc != CURLE_OK)
+		return transfer_error(h, cc, err);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	return LSC_OK;
 }

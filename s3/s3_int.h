@@ -234,6 +234,8 @@ void	s3_prepared_release(struct s3_prepared *p);
 struct s3_call {
 	const char	*op;		/* "PutObject", for messages */
 	struct s3_reqspec spec;
+	const char	*subject;	/* named in messages when spec.key is
+					 * NULL (a listing's prefix) */
 	const void	*body;
 	size_t		 body_len;
 	lsc_sink_fn	 sink;		/* 2xx body; or collect in ok_body */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ListObjectsV2 and DeleteObjects.
+ * ListObjectsV2 (and the one-page listing that checks a bucket) and
+ * DeleteObjects.
  *
  * Listings are flat (prefix only, no delimiter: fewer calls, and some
  * stores get delimiter walks wrong), ask for encoding-type=url so keys XML
@@ -52,6 +53,7 @@ s3_list_objects(struct s3_client *c, const char *prefix, s3_list_fn fn,
 		call.spec.params = p;
 		call.spec.nparams = np;
 		call.spec.payload_hash = EMPTY_SHA256;
+		call.subject = prefix;
 		call.ok_body = &body;
 		if ((rc = s3_call(c, &call, err)) != LSC_OK)
 			break;
@@ -76,6 +78,58 @@ s3_list_objects(struct s3_client *c, const char *prefix, s3_list_fn fn,
 	free(token);
 	buf_release(&body);
 	return rc;
+}
+
+static int
+count_key(void *ctx, const char *key, uint64_t size, int64_t mtime_ns,
+    struct lsc_err *err)
+{
+	(void)key;
+	(void)size;
+	(void)mtime_ns;
+	(void)err;
+	(*(int *)ctx)++;
+	return LSC_OK;
+}
+
+int
+s3_check_bucket(struct s3_client *c, const char *prefix, struct lsc_err *err)
+{
+	struct s3_param p[4];
+	struct s3_call call;
+	struct s3_list_page pg;
+	struct buf body;
+	struct lsc_err e = { 0 };
+	size_t np = 0;
+	int n = 0, rc;
+
+	p[np++] = (struct s3_param){ "list-type", "2" };
+	p[np++] = (struct s3_param){ "max-keys", "1" };
+	if (prefix != NULL && prefix[0] != '\0')
+		p[np++] = (struct s3_param){ "prefix", prefix };
+	memset(&call, 0, sizeof(call));
+	call.op = "ListObjectsV2";
+	call.spec.method = "GET";
+	call.spec.params = p;
+	call.spec.nparams = np;
+	call.spec.payload_hash = EMPTY_SHA256;
+	call.subject = prefix;
+	buf_init(&body, LIST_BODY_MAX);
+	call.ok_body = &body;
+	rc = s3_call(c, &call, &e);
+	if (rc == LSC_OK) {
+		rc = s3_xml_list((const char *)body.data, body.len, count_key, &n,
+		    &pg, &e);
+		if (rc == LSC_OK)
+			free(pg.next_token);
+	}
+	buf_release(&body);
+	/* What retries could still cure counts as "not reachable yet". */
+	if (rc == LSC_ES3 && s3_retryable(rc, e.sys, NULL))
+		rc = LSC_ENET;
+	if (rc != LSC_OK)
+		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
+	return LSC_OK;
 }
 
 struct del_state {

@@ -90,12 +90,22 @@ check_complete(struct s3_call *call, const struct buf *body, char *s3code,
     size_t s3code_len, struct lsc_err *err)
 {
 	struct s3_error_info e;
+	struct lsc_err e2 = { 0 };
 	int rc;
 
-	(void)call;
-	rc = s3_xml_complete((const char *)body->data, body->len, &e, err);
+	memset(&e, 0, sizeof(e));
+	rc = s3_xml_complete((const char *)body->data, body->len, &e, &e2);
 	snprintf(s3code, s3code_len, "%s", e.code);
-	return rc;
+	/* Name the object, which the parser does not know. */
+	if (rc == LSC_ES3)
+		return lsc_seterr(err, rc, e2.sys, "CompleteMultipartUpload %s: "
+		    "%s: %s (an error inside a 200 reply)",
+		    s3_where(call->check_ctx, call->spec.key),
+		    e.code[0] ? e.code : "Error", e.message);
+	if (rc != LSC_OK)
+		return lsc_seterr(err, rc, e2.sys, "%s: %s",
+		    s3_where(call->check_ctx, call->spec.key), e2.msg);
+	return LSC_OK;
 }
 
 int
@@ -132,6 +142,7 @@ s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 	call.body_len = xml.len;
 	call.ok_body = &body;
 	call.check = check_complete;
+	call.check_ctx = c;
 	rc = s3_call(c, &call, err);
 	buf_release(&xml);
 	buf_release(&body);
