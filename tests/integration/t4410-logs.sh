@@ -1,7 +1,9 @@
 #!/bin/sh
 # Logs (common/log.h): every stderr line of daemon runs is logfmt
 # (tests/tools/logfmt.py), at log-level = debug with a file replica and
-# two S3 replicas (one working, one refused with NoSuchBucket) whose
+# two S3 replicas (one working, one whose bucket is deleted once it runs,
+# so its syncs fail with NoSuchBucket; a bucket missing at start-up is
+# refused before the daemon starts, see t5220) whose
 # secret key and session token come from ${VAR}: neither secret, nor a
 # signature, appears in any line.  With JOURNAL_STREAM set every line
 # carries the journald priority of its level (<7> <6> <4> <3>) and no
@@ -28,6 +30,17 @@ run_daemon() {
 stop_daemon() {
 	kill -TERM "$D"; wait "$D"; _rc=$?
 	[ $_rc = "${2:-0}" ] || fail "daemon exit $_rc, want ${2:-0}: $(tail -n 5 "$1")"
+}
+# The bucket of c.db: made before each daemon start, deleted once c.db has
+# shipped its snapshot, so that its later syncs fail.
+cbkt() {
+	AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER /usr/bin/aws \
+	    --endpoint-url "http://127.0.0.1:$SP" --region us-east-1 s3 "$@" >/dev/null 2>&1
+}
+drop_cbkt() {
+	wait_for 10 grep -q "db=$T/c.db msg=\"snapshot written\"" "$1" || fail "no snapshot of c.db"
+	cbkt rb s3://cbkt --force || fail "cannot delete bucket cbkt"
+	rows c.db
 }
 rows() { sql "$1" "INSERT INTO t(v) VALUES (randomblob(3000)); INSERT INTO t(v) VALUES (randomblob(3000));"; }
 
@@ -62,7 +75,7 @@ command -v node >/dev/null 2>&1 || { S3=0; note "s3 part skipped: node not insta
 		echo 'replica = s3://bkt/b'
 		echo 'sync-interval = 100ms'
 		echo "[db \"$T/c.db\"]"
-		echo 'replica = s3://no-such-bucket/c'
+		echo 'replica = s3://cbkt/c'
 		echo 'sync-interval = 100ms'
 	fi
 } > debug.ini
@@ -71,6 +84,7 @@ if [ $S3 = 1 ]; then
 	mkdir -p s3
 	NODE_OPTIONS=--openssl-legacy-provider bg "$S3RVER" --address 127.0.0.1 \
 	    --port "$SP" --directory "$T/s3" --silent --configure-bucket bkt \
+	    --configure-bucket cbkt \
 	    --allow-mismatched-signatures
 	wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$SP/" || fail "s3rver did not start"
 fi
@@ -83,6 +97,7 @@ wait_for 10 grep -q 'msg=checkpoint mode=PASSIVE' debug.log || fail "no checkpoi
 if [ $S3 = 1 ]; then
 	wait_for 10 grep -q "db=$T/b.db msg=\"snapshot written\"" debug.log || fail "no snapshot of b.db: $(tail debug.log)"
 	rows b.db
+	drop_cbkt debug.log
 	wait_for 10 grep -q "db=$T/c.db msg=\"sync failed (will retry)\"" debug.log || fail "no failure for c.db"
 	wait_for 10 grep -q 'msg="s3 request" method=PUT url=' debug.log || fail "no s3 request line"
 fi
@@ -102,12 +117,14 @@ fi
 note "$(wc -l < debug.log) lines: $($LOGFMT debug.log)"
 
 note "JOURNAL_STREAM: priority prefixes, no time"
+[ $S3 = 0 ] || cbkt mb s3://cbkt || fail "cannot make bucket cbkt"
 run_daemon debug.ini journal.log JOURNAL_STREAM=8:4410
 wait_for 10 grep -q 'msg="litestream-c starting"' journal.log || fail "no start line"
 rows a.db
 wait_for 10 grep -q "<7>level=debug db=$T/a.db msg=\"wal segment written\"" journal.log ||
     fail "no <7> segment line: $(cat journal.log)"
 if [ $S3 = 1 ]; then
+	drop_cbkt journal.log
 	wait_for 10 grep -q "^<3>level=error db=$T/c.db " journal.log || fail "no <3> line"
 fi
 # A replaced database file is a warning.
