@@ -11,8 +11,13 @@ mkdir -p "$DEMO"
 DB="$DEMO/app.db"
 sqlite3 "$DB" "PRAGMA journal_mode=wal;
 CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, at TEXT NOT NULL, note TEXT);" >/dev/null
+# A free local port for the Prometheus metrics.
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || echo 9464)
 cat > "$DEMO/litestream-c.ini" <<EOC
 ; Demo configuration written by 'make run'.  See litestream-c.ini for every key.
+[daemon]
+metrics = 127.0.0.1:$PORT
+
 [db "$DB"]
 replica = file://$DEMO/replica
 sync-interval = 1s
@@ -43,6 +48,8 @@ cat <<EOT
     $LSC generations file://$DEMO/replica
     $LSC restore -o /tmp/restored.db file://$DEMO/replica
     sqlite3 /tmp/restored.db 'SELECT count(*), max(at) FROM events'
+    curl -s http://127.0.0.1:$PORT/metrics | grep ^litestream_c_
+    kill -HUP \$(pgrep -f 'litestream-c replicate -c $DEMO')   # reload the config
 
   Press Ctrl-C to stop (the daemon ships what is left first).
 
