@@ -92,45 +92,16 @@ clean_prefix(const char *p, size_t n)
 	return out;
 }
 
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* %-decode n bytes into a new string; NULL on a bad escape or %00. */
 static char *
 pct_decode(const char *s, size_t n)
 {
-	char *out = xmalloc(n + 1), *w = out;
+	char *out = xstrndup(s, n);
 
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			int hi, lo;
-
-			if (i + 2 >= n) {
-				free(out);
-				return NULL;
-			}
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-				free(out);
-				return NULL;
-			}
-			*w++ = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			*w++ = s[i];
-		}
+	if (s3_uri_decode(out) != 0) {
+		free(out);
+		return NULL;
 	}
-	*w = '\0';
 	return out;
 }
 

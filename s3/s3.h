@@ -155,4 +155,8 @@ size_t	s3_stats_read(struct s3_stat *out, size_t max);
 uint64_t s3_client_requests(const struct s3_client *c);
 uint64_t s3_client_retries(const struct s3_client *c);
 
+/* Decode %XX (and nothing else) in place; -1 on a bad escape or %00.
+ * For listings with encoding-type=url and for s3:// URL queries. */
+int	s3_uri_decode(char *s);
+
 #endif

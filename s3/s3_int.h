@@ -51,8 +51,6 @@ void	s3_sigv4_release(struct s3_sigv4 *sv);
  * keep_slash is set (paths) and encoded otherwise (query values).
  */
 void	s3_uri_encode(struct buf *out, const char *s, size_t n, int keep_slash);
-/* Decode %XX (and nothing else) in place; -1 on a bad escape or %00. */
-int	s3_uri_decode(char *s);
 
 /* The canonical query string: names and values encoded, sorted. */
 void	s3_canonical_query(struct buf *out, const struct s3_param *p, size_t n);
