@@ -89,6 +89,7 @@ struct loop {
 	int64_t		 watch_rearm_ms;	/* 0: inotify is armed */
 	int		 stopping;	/* shutdown begun */
 	int		 ready;		/* every database synced once */
+	int64_t		 next_notify_ms;	/* next STATUS= scan (mono_ms) */
 	pid_t		 child;		/* --exec; 0: none, -1: ended */
 	int		 child_status;
 	uint64_t	 left;		/* unshipped bytes after final syncs */
@@ -481,6 +482,12 @@ notify_tick(struct loop *L, int64_t now)
 		notify_watchdog(now);
 	if (!notify_enabled() || L->stopping)
 		return;
+	/* The loop wakes per inotify read (up to 1000 a second): copy the
+	 * databases' state at most once a second, as notify_update() would
+	 * look at it no more often than that once READY is sent. */
+	if (L->ready && now < L->next_notify_ms)
+		return;
+	L->next_notify_ms = now + 1000;
 	v = xreallocarray(NULL, L->n ? L->n : 1, sizeof(*v));
 	for (size_t i = 0; i < L->n; i++)
 		v[i] = L->jobs[i]->nd;
