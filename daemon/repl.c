@@ -26,6 +26,7 @@ repl_init(struct repl *r, const struct cfg_db *db,
 	cfg_s3_init(&r->s3);
 	cfg_s3_merge(&db->s3, global_s3, &r->s3);
 	r->sh.fd = -1;
+	r->sh.shm_fd = -1;
 	r->last_ckpt_ms = mono_ms();
 	r->synced_ms = mono_ms();
 	r->next_retention_ms = mono_ms() + repl_retention_interval_ms(db);

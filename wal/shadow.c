@@ -14,8 +14,10 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "wal/shadow.h"
+#include "wal/wal_shm.h"
 
 #define BATCH_FRAMES	256	/* frames read per pread */
+#define CARRY_FRAMES	32	/* frames re-read per pread (big transactions) */
 /* Keep offsets to 8 hex digits with room for one more batch. */
 #define DEFAULT_MAX_INDEX_BYTES	(0xffffffffULL - (64ULL << 20))
 
@@ -28,8 +30,10 @@ shadow_init(struct shadow *sh, const char *db_path, const char *meta_dir,
 
 	memset(sh, 0, sizeof(*sh));
 	sh->fd = -1;
+	sh->shm_fd = -1;
 	sh->db_path = xstrdup(db_path);
 	sh->wal_path = xasprintf("%s-wal", db_path);
+	sh->shm_path = xasprintf("%s-shm", db_path);
 	if (meta_dir != NULL) {
 		sh->meta_dir = xstrdup(meta_dir);
 	} else {
@@ -50,12 +54,16 @@ shadow_release(struct shadow *sh)
 {
 	if (sh->fd >= 0)
 		close(sh->fd);
+	if (sh->shm_fd >= 0)
+		close(sh->shm_fd);
 	free(sh->db_path);
 	free(sh->wal_path);
+	free(sh->shm_path);
 	free(sh->meta_dir);
 	free(sh->buf);
 	memset(sh, 0, sizeof(*sh));
 	sh->fd = -1;
+	sh->shm_fd = -1;
 }
 
 char *
@@ -157,12 +165,103 @@ roll_index(struct shadow *sh, struct lsc_err *err)
 	return LSC_OK;
 }
 
+/* A new WAL cycle is followed from here: forget the old one's witnesses. */
+static void
+witness_reset(struct shadow *sh, uint64_t wal_size)
+{
+	sh->seen_mx = 0;
+	sh->src_max_size = wal_align(sh->src.page_size, wal_size);
+}
+
+/* Take what the wal-index says into account if it is about our cycle. */
+static void
+witness_note(struct shadow *sh, const struct wal_shm_hdr *shm)
+{
+	if (memcmp(shm->salts, sh->src_raw + 16, sizeof(shm->salts)) == 0 &&
+	    shm->mx_frame > sh->seen_mx)
+		sh->seen_mx = shm->mx_frame;
+}
+
+/* Frames of our cycle that SQLite has called committed and we have not
+ * copied: 0 when the witness agrees with us. */
+static uint64_t
+witness_missing(const struct shadow *sh)
+{
+	uint64_t want = wal_offset_of(sh->src.page_size, sh->seen_mx);
+
+	return sh->seen_mx == 0 || sh->src_off >= want ? 0 :
+	    (want - sh->src_off) / wal_frame_len(sh->src.page_size);
+}
+
 /*
- * Copy frames of the real WAL (fd) in [from, to) that follow the chain of
- * `sh->src`, appending everything up to the last commit frame to the shadow.
- * Frames are written into the shadow past its committed size as they are
- * read (so memory stays at one batch), and the file is cut back to the last
- * commit at the end.  Stops at the first frame that is not ours.
+ * Append frames [from, to) of the real WAL (fd), a whole number of
+ * transactions that copy_frames has already checked, to the shadow:
+ * re-read in small chunks, checked again (the chain must come out where
+ * the first check ended: `want_sck`), re-encoded for a rolled index.
+ * This is the slow path for a transaction that spans batches; the pin
+ * keeps committed frames in place, so a difference means the WAL changed
+ * under us.
+ */
+static int
+append_from_wal(struct shadow *sh, int fd, uint64_t from, uint64_t to,
+    int reencode, const uint32_t want_sck[2], struct lsc_err *err)
+{
+	size_t flen = wal_frame_len(sh->src.page_size);
+	uint8_t *chunk = xmalloc(CARRY_FRAMES * flen);
+	uint32_t sck[2] = { sh->src_ck[0], sh->src_ck[1] };
+	uint32_t dck[2] = { sh->dst_ck[0], sh->dst_ck[1] };
+	uint64_t wpos = sh->size;
+	int rc = LSC_OK;
+
+	for (uint64_t pos = from; pos < to && rc == LSC_OK;) {
+		size_t n = (to - pos) / flen > CARRY_FRAMES ? CARRY_FRAMES :
+		    (size_t)((to - pos) / flen);
+
+		if (pread_full(fd, chunk, n * flen, (off_t)pos) != (ssize_t)(n * flen)) {
+			rc = lsc_seterr(err, LSC_EIO, errno, "cannot read '%s': %s",
+			    sh->wal_path, strerror(errno));
+			break;
+		}
+		for (size_t i = 0; i < n && rc == LSC_OK; i++) {
+			uint8_t *f = chunk + i * flen;
+			struct wal_frame_hdr fh;
+
+			if (!wal_frame_check(&sh->src, f, sck)) {
+				rc = lsc_seterr(err, LSC_ECORRUPT, 0, "'%s' changed "
+				    "while it was read (frame at offset %llu)",
+				    sh->wal_path, (unsigned long long)(pos + i * flen));
+				break;
+			}
+			if (reencode) {
+				wal_frame_hdr_parse(f, &fh);
+				wal_frame_encode(&sh->dst, fh.pgno, fh.commit,
+				    f + WAL_FRAME_HDR_LEN, dck, f);
+			}
+		}
+		if (rc == LSC_OK && pwrite_full(sh->fd, chunk, n * flen,
+		    (off_t)wpos) != 0)
+			rc = lsc_seterr(err, LSC_EIO, errno,
+			    "cannot write shadow WAL: %s", strerror(errno));
+		pos += n * flen;
+		wpos += n * flen;
+	}
+	free(chunk);
+	if (rc == LSC_OK && (sck[0] != want_sck[0] || sck[1] != want_sck[1]))
+		rc = lsc_seterr(err, LSC_ECORRUPT, 0, "'%s' changed while it was "
+		    "read", sh->wal_path);
+	return rc;
+}
+
+/*
+ * Copy the committed frames of the real WAL (fd) in [from, to) that
+ * continue the chain of `sh->src` into the shadow.  Only whole
+ * transactions ever reach the shadow file, so whenever a crash stops us
+ * it ends on a commit frame: frames are checked a batch at a time, and
+ * each batch's committed part is written with one pwrite.  A transaction
+ * that began in an earlier batch is re-read from the WAL when its commit
+ * frame arrives (append_from_wal).  Stops at the first frame that is not
+ * ours: the end of the valid WAL, or a break that the caller's witness
+ * (wal_shm) tells apart from it.
  */
 static int
 copy_frames(struct shadow *sh, int fd, uint64_t from, uint64_t to,
@@ -175,14 +274,18 @@ copy_frames(struct shadow *sh, int fd, uint64_t from, uint64_t to,
 	    sh->src.big_endian != sh->dst.big_endian;
 	uint32_t sck[2] = { sh->src_ck[0], sh->src_ck[1] };
 	uint32_t dck[2] = { sh->dst_ck[0], sh->dst_ck[1] };
-	uint64_t pos = from, wpos = sh->size;
-	int stop = 0;
+	uint64_t pos = from;	/* next frame to check */
+	int stop = 0, rc;
 
 	ensure_buf(sh, sh->src.page_size);
 	while (!stop && pos + flen <= to) {
 		uint64_t want = (to - pos) / flen;
+		/* Chains at the batch start, for frames carried over. */
+		uint32_t batch_sck[2] = { sck[0], sck[1] };
+		uint32_t ck_sck[2] = { 0, 0 }, ck_dck[2] = { 0, 0 };
+		size_t n, commit_end = 0;	/* frames up to the last commit */
+		uint32_t commits = 0;
 		ssize_t got;
-		size_t n;
 
 		if (want > BATCH_FRAMES)
 			want = BATCH_FRAMES;
@@ -206,44 +309,35 @@ copy_frames(struct shadow *sh, int fd, uint64_t from, uint64_t to,
 			if (reencode)
 				wal_frame_encode(&sh->dst, fh.pgno, fh.commit,
 				    f + WAL_FRAME_HDR_LEN, dck, f);
-			else {
-				dck[0] = sck[0];
-				dck[1] = sck[1];
-			}
+			else
+				dck[0] = sck[0], dck[1] = sck[1];
 			if (fh.commit != 0) {
-				/* Everything up to here is a committed prefix. */
-				uint64_t end = wpos + (uint64_t)(i + 1) * flen;
-
-				if (pwrite_full(sh->fd, sh->buf, (i + 1) * flen,
-				    (off_t)wpos) != 0)
-					return lsc_seterr(err, LSC_EIO, errno,
-					    "cannot write shadow WAL: %s", strerror(errno));
-				res->bytes += end - sh->size;
-				res->commits++;
-				sh->size = end;
-				sh->src_off = pos + (uint64_t)(i + 1) * flen;
-				sh->src_ck[0] = sck[0], sh->src_ck[1] = sck[1];
-				sh->dst_ck[0] = dck[0], sh->dst_ck[1] = dck[1];
-				sh->dirty = 1;
-				/* Drop the written frames from the batch. */
-				memmove(sh->buf, f + flen, (n - i - 1) * flen);
-				pos += (uint64_t)(i + 1) * flen;
-				wpos = end;
-				n -= i + 1;
-				i = (size_t)-1;
+				commit_end = i + 1;
+				commits++;
+				ck_sck[0] = sck[0], ck_sck[1] = sck[1];
+				ck_dck[0] = dck[0], ck_dck[1] = dck[1];
 			}
 		}
-		/* Uncommitted frames so far: park them past the committed end. */
-		if (n > 0 && pwrite_full(sh->fd, sh->buf, n * flen, (off_t)wpos) != 0)
-			return lsc_seterr(err, LSC_EIO, errno,
-			    "cannot write shadow WAL: %s", strerror(errno));
+		if (commit_end > 0) {
+			/* First the frames of a transaction begun in an earlier
+			 * batch, then this batch's frames up to its last commit. */
+			if (sh->src_off < pos && (rc = append_from_wal(sh, fd,
+			    sh->src_off, pos, reencode, batch_sck, err)) != LSC_OK)
+				return rc;
+			if (pwrite_full(sh->fd, sh->buf, commit_end * flen,
+			    (off_t)(sh->size + (pos - sh->src_off))) != 0)
+				return lsc_seterr(err, LSC_EIO, errno,
+				    "cannot write shadow WAL: %s", strerror(errno));
+			res->bytes += pos + commit_end * flen - sh->src_off;
+			res->commits += commits;
+			sh->size += pos + commit_end * flen - sh->src_off;
+			sh->src_off = pos + commit_end * flen;
+			sh->src_ck[0] = ck_sck[0], sh->src_ck[1] = ck_sck[1];
+			sh->dst_ck[0] = ck_dck[0], sh->dst_ck[1] = ck_dck[1];
+			sh->dirty = 1;
+		}
 		pos += (uint64_t)n * flen;
-		wpos += (uint64_t)n * flen;
 	}
-	/* Cut off frames of a transaction not committed (yet). */
-	if (wpos > sh->size && ftruncate(sh->fd, (off_t)sh->size) != 0)
-		return lsc_seterr(err, LSC_EIO, errno, "cannot truncate shadow WAL: %s",
-		    strerror(errno));
 	return LSC_OK;
 }
 
@@ -336,9 +430,11 @@ shadow_new_generation(struct shadow *sh, struct lsc_err *err)
 	memcpy(sh->src_raw, raw, WAL_HDR_LEN);
 	if ((rc = start_index(sh, 0, raw, err)) != LSC_OK)
 		goto out;
+	sh->cycle_index = 0;
 	sh->src_ck[0] = sh->src.cksum1;
 	sh->src_ck[1] = sh->src.cksum2;
 	sh->src_off = WAL_HDR_LEN;
+	witness_reset(sh, wal_size);
 	if ((rc = copy_frames(sh, fd, WAL_HDR_LEN, wal_align(sh->src.page_size,
 	    wal_size), &res, err)) != LSC_OK || (rc = shadow_sync(sh, err)) != LSC_OK)
 		goto out;
@@ -382,6 +478,52 @@ highest_index(struct shadow *sh)
 	return best;
 }
 
+/*
+ * Set sh->size and sh->dst_ck to the end of the last commit frame of the
+ * open shadow file (`file_size` bytes, header already parsed into
+ * sh->dst), checking the checksum chain as SQLite's recovery does.
+ */
+static int
+last_commit(struct shadow *sh, uint64_t file_size, struct lsc_err *err)
+{
+	size_t flen = wal_frame_len(sh->dst.page_size);
+	uint32_t ck[2] = { sh->dst.cksum1, sh->dst.cksum2 };
+	uint64_t pos = WAL_HDR_LEN;
+
+	sh->size = WAL_HDR_LEN;
+	sh->dst_ck[0] = ck[0];
+	sh->dst_ck[1] = ck[1];
+	ensure_buf(sh, sh->dst.page_size);
+	while (pos + flen <= file_size) {
+		uint64_t want = (file_size - pos) / flen;
+		ssize_t got;
+		size_t n;
+
+		if (want > BATCH_FRAMES)
+			want = BATCH_FRAMES;
+		got = pread_full(sh->fd, sh->buf, want * flen, (off_t)pos);
+		if (got < 0)
+			return lsc_seterr(err, LSC_EIO, errno, "cannot read shadow "
+			    "WAL: %s", strerror(errno));
+		n = (size_t)got / flen;
+		for (size_t i = 0; i < n; i++) {
+			uint8_t *f = sh->buf + i * flen;
+
+			if (!wal_frame_check(&sh->dst, f, ck))
+				return LSC_OK;
+			if (wal_get32(f + 4) != 0) {
+				sh->size = pos + (i + 1) * flen;
+				sh->dst_ck[0] = ck[0];
+				sh->dst_ck[1] = ck[1];
+			}
+		}
+		if (n < want)
+			break;
+		pos += n * flen;
+	}
+	return LSC_OK;
+}
+
 int
 shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err)
 {
@@ -422,7 +564,10 @@ shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err)
 		goto out;
 	}
 	sh->index = (uint32_t)idx;
-	sh->size = wal_align(sh->dst.page_size, (uint64_t)st.st_size);
+	/* What the file holds for sure: whole transactions with a sound
+	 * chain.  A crash (or power cut) may have left a torn tail. */
+	if ((rc = last_commit(sh, (uint64_t)st.st_size, err)) != LSC_OK)
+		goto out;
 	if (open_wal(sh, &wfd, &wal_size, NULL) != LSC_OK ||
 	    read_wal_header(sh, wfd, real, &sh->src, NULL) != LSC_OK) {
 		*reason = "the WAL is missing or has no valid header";
@@ -437,10 +582,11 @@ shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err)
 		*reason = "wal truncated by another process";
 		goto out;
 	}
-	sh->src_ck[0] = sh->dst_ck[0] = sh->dst.cksum1;
-	sh->src_ck[1] = sh->dst_ck[1] = sh->dst.cksum2;
+	sh->src_ck[0] = sh->dst_ck[0];
+	sh->src_ck[1] = sh->dst_ck[1];
 	if (sh->size > WAL_HDR_LEN) {
-		/* The last frame we copied must still be there, byte for byte. */
+		/* The last frame we copied must still be there, byte for byte
+		 * (its cumulative checksum vouches for every frame before it). */
 		size_t flen = wal_frame_len(sh->dst.page_size);
 		uint8_t *a = xmalloc(flen), *b = xmalloc(flen);
 		off_t at = (off_t)(sh->size - flen);
@@ -448,10 +594,6 @@ shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err)
 		    pread_full(wfd, b, flen, at) == (ssize_t)flen &&
 		    memcmp(a, b, flen) == 0;
 
-		if (same) {
-			sh->src_ck[0] = sh->dst_ck[0] = wal_get32(a + 16);
-			sh->src_ck[1] = sh->dst_ck[1] = wal_get32(a + 20);
-		}
 		free(a);
 		free(b);
 		if (!same) {
@@ -461,10 +603,18 @@ shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err)
 	}
 	memcpy(sh->src_raw, real, WAL_HDR_LEN);
 	sh->src_off = sh->size;
-	/* Cut any tail beyond the last whole frame (a crash mid-append). */
-	if ((uint64_t)st.st_size != sh->size && ftruncate(sh->fd, (off_t)sh->size))
-		rc = lsc_seterr(err, LSC_EIO, errno, "cannot truncate '%s': %s", path,
-		    strerror(errno));
+	/* Its header is the real WAL's: a rolled index never resumes. */
+	sh->cycle_index = sh->index;
+	witness_reset(sh, wal_size);
+	/* Cut whatever follows the last commit (a crash mid-append). */
+	if ((uint64_t)st.st_size != sh->size) {
+		log_db(LOG_DEBUG, sh->db_path, "shadow WAL cut to its last commit"
+		    "\tindex=%08x from=%lld to=%llu", sh->index,
+		    (long long)st.st_size, (unsigned long long)sh->size);
+		if (ftruncate(sh->fd, (off_t)sh->size) != 0)
+			rc = lsc_seterr(err, LSC_EIO, errno, "cannot truncate "
+			    "'%s': %s", path, strerror(errno));
+	}
 	prune_generations(sh);
 out:
 	if (*reason != NULL)
@@ -480,6 +630,11 @@ out:
 /*
  * The WAL header changed under us: SQLite restarted the WAL.  Take the
  * old cycle's remaining committed frames, then prove nothing was lost:
+ *  - every frame the wal-index ever called committed in the old cycle is
+ *    in the shadow (the witness), and the file is not shorter than it has
+ *    been in that cycle: a TRUNCATE checkpoint or journal_size_limit may
+ *    have cut committed frames we never saw, and a short file would then
+ *    look just like a new cycle that has not reached our offset;
  *  - exactly one restart happened: salt-1 advances by one per restart (it
  *    lives in the shared wal-index; the header's checkpoint sequence does
  *    not count restarts, it is the restarting connection's own counter);
@@ -503,6 +658,16 @@ follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
 	if ((rc = copy_frames(sh, fd, sh->src_off, wal_align(sh->src.page_size,
 	    wal_size), res, err)) != LSC_OK)
 		return rc;
+	if (witness_missing(sh) > 0) {
+		res->reason = "the WAL restarted before every committed frame "
+		    "was copied";
+		return LSC_OK;
+	}
+	if (wal_align(sh->src.page_size, wal_size) < sh->src_max_size) {
+		res->reason = "the WAL was truncated when it restarted: "
+		    "continuity unproven";
+		return LSC_OK;
+	}
 	if (h->salt1 != sh->src.salt1 + 1) {
 		res->reason = "wal restarted more than once or replaced";
 		return LSC_OK;
@@ -530,6 +695,8 @@ follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
 	sh->src_ck[0] = h->cksum1;
 	sh->src_ck[1] = h->cksum2;
 	sh->src_off = WAL_HDR_LEN;
+	sh->cycle_index = sh->index;
+	witness_reset(sh, wal_size);
 	res->new_index = 1;
 	return LSC_OK;
 }
@@ -538,17 +705,26 @@ int
 shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
     struct shadow_capture *res, struct lsc_err *err)
 {
-	uint8_t raw[WAL_HDR_LEN];
+	uint8_t raw[WAL_HDR_LEN], again[WAL_HDR_LEN];
 	struct wal_hdr h;
+	struct wal_shm_hdr shm;
 	uint64_t wal_size, end;
 	struct lsc_err local = { 0 };
-	int fd = -1, rc;
+	int fd = -1, rc, have_shm;
 
 	memset(res, 0, sizeof(*res));
 	if (sh->gen[0] == '\0') {
 		res->reason = "no generation exists";
 		return LSC_OK;
 	}
+	/* The witness first: every frame it calls committed is then in the
+	 * file by the time we look at its size. */
+	if (sh->shm_fd < 0)
+		sh->shm_fd = wal_shm_open(sh->shm_path);	/* kept open */
+	have_shm = sh->shm_fd >= 0 && wal_shm_read(sh->shm_fd, &shm,
+	    NULL) == LSC_OK;
+	if (have_shm)
+		witness_note(sh, &shm);
 	rc = open_wal(sh, &fd, &wal_size, err);
 	if (rc == LSC_ENOTFOUND) {
 		res->reason = "the WAL file was deleted";
@@ -572,12 +748,16 @@ shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
 		/* The new index continues from its header, in this pass too. */
 		if (rc != LSC_OK || res->reason != NULL || !res->new_index)
 			goto out;
+		if (have_shm)
+			witness_note(sh, &shm);
 	}
 	end = wal_align(sh->src.page_size, wal_size);
 	if (end < sh->src_off) {
 		res->reason = "wal truncated by another process";
 		goto out;
 	}
+	if (end > sh->src_max_size)
+		sh->src_max_size = end;
 	/*
 	 * Roll before this pass could take the shadow past the index limit.
 	 * Only a segment's start offset is in its name, so one pass (one
@@ -590,7 +770,23 @@ shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
 			goto out;
 		res->new_index = 1;
 	}
-	rc = copy_frames(sh, fd, sh->src_off, end, res, err);
+	if ((rc = copy_frames(sh, fd, sh->src_off, end, res, err)) != LSC_OK)
+		goto out;
+	/*
+	 * Our chain stopped short of frames SQLite calls committed in this
+	 * very cycle (the header has not changed meanwhile): what follows
+	 * our end is not the end of the WAL but frames we cannot prove to
+	 * continue ours, e.g. after uncommitted frames were once taken for
+	 * committed.  Never wait quietly for them: start again.
+	 */
+	if (witness_missing(sh) > 0 && pread_full(fd, again, WAL_HDR_LEN, 0) ==
+	    WAL_HDR_LEN && memcmp(again, sh->src_raw, WAL_HDR_LEN) == 0) {
+		log_db(LOG_DEBUG, sh->db_path, "the wal-index has committed frames "
+		    "past our chain\tmissing_frames=%llu", (unsigned long long)
+		    witness_missing(sh));
+		res->reason = "committed frames in the WAL do not continue the "
+		    "shadow WAL";
+	}
 out:
 	close(fd);
 	if (rc == LSC_OK && res->reason == NULL && !defer_sync)

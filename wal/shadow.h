@@ -39,6 +39,11 @@ struct shadow {
 	char		*meta_dir;
 	char		 gen[GEN_ID_LEN + 1];	/* "" when there is none */
 	uint32_t	 index;		/* current shadow index */
+	/* The index at which the real WAL's current cycle began: `index`
+	 * unless the index rolled since.  The database file holds no frame
+	 * of this cycle past our pin, so a snapshot must be named by it
+	 * (a restore replays the snapshot's index from offset 0). */
+	uint32_t	 cycle_index;
 	int		 fd;		/* shadow file of `index`, or -1 */
 	uint64_t	 size;		/* bytes in it: header + committed frames */
 	int		 dirty;		/* appended since the last fsync */
@@ -48,6 +53,13 @@ struct shadow {
 	struct wal_hdr	 src, dst;
 	uint32_t	 src_ck[2], dst_ck[2];	/* checksums after last frame */
 	uint64_t	 src_off;	/* offset in the real WAL matching `size` */
+	/* Witnesses for the cycle of `src`, to prove that we stop only at
+	 * its end: the most frames SQLite's wal-index has called committed,
+	 * and the largest (frame-aligned) size the WAL file has had. */
+	char		*shm_path;
+	int		 shm_fd;	/* -1 until opened; see wal_shm.h on closing */
+	uint32_t	 seen_mx;
+	uint64_t	 src_max_size;
 	uint64_t	 max_index_bytes;
 	uint8_t		*buf;		/* frame I/O buffer */
 	size_t		 buf_len;
@@ -64,6 +76,8 @@ struct shadow_capture {
  * Creates the directory and removes stale *.tmp files in it. */
 int	shadow_init(struct shadow *sh, const char *db_path, const char *meta_dir,
 	    struct lsc_err *err);
+/* Close everything: only after the SQLite connections to the database are
+ * closed, since it closes a descriptor of the -shm file (wal_shm.h). */
 void	shadow_release(struct shadow *sh);
 /* Free the copy buffer (up to 256 frames) between captures: an idle
  * database should cost next to nothing (bench/idle_dbs.sh). */
