@@ -98,7 +98,7 @@ pct_decode(const char *s, size_t n)
 {
 	char *out = xstrndup(s, n);
 
-	if (s3_uri_decode(out) != 0) {
+	if (s3_uri_decode(out, 0) != 0) {
 		free(out);
 		return NULL;
 	}

@@ -155,8 +155,12 @@ size_t	s3_stats_read(struct s3_stat *out, size_t max);
 uint64_t s3_client_requests(const struct s3_client *c);
 uint64_t s3_client_retries(const struct s3_client *c);
 
-/* Decode %XX (and nothing else) in place; -1 on a bad escape or %00.
- * For listings with encoding-type=url and for s3:// URL queries. */
-int	s3_uri_decode(char *s);
+/*
+ * Decode %XX in place; -1 on a bad escape or %00.  With `plus_is_space`,
+ * '+' also becomes a space: S3's encoding-type=url listings are form
+ * encoded (a space comes back as '+', a '+' as %2B; botocore decodes them
+ * with unquote_plus).  s3:// URL queries keep a '+' as it is.
+ */
+int	s3_uri_decode(char *s, int plus_is_space);
 
 #endif

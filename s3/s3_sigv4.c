@@ -98,7 +98,7 @@ hexval(int ch)
 }
 
 int
-s3_uri_decode(char *s)
+s3_uri_decode(char *s, int plus_is_space)
 {
 	char *w = s;
 
@@ -112,6 +112,8 @@ s3_uri_decode(char *s)
 				return -1;	/* a NUL would cut the string */
 			*w++ = (char)(hi * 16 + lo);
 			r += 2;
+		} else if (*r == '+' && plus_is_space) {
+			*w++ = ' ';
 		} else {
 			*w++ = *r;
 		}

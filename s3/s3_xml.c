@@ -268,7 +268,7 @@ s3_xml_list(const char *body, size_t len, s3_list_fn fn, void *ctx,
 	for (size_t i = 0; rc == LSC_OK && i < c.npend; i++) {
 		char *k = c.pend[i].key;
 
-		if (page->url_encoded && s3_uri_decode(k) != 0) {
+		if (page->url_encoded && s3_uri_decode(k, 1) != 0) {
 			rc = lsc_seterr(err, LSC_ECORRUPT, 0,
 			    "S3 listing: bad %%-escape in key '%.100s'", k);
 			break;

@@ -43,6 +43,11 @@ them before finding a key), so a delimiter listing of
 generation.  With this flag a GET listing with a delimiter is answered by
 the proxy from a flat upstream listing (all pages), as S3 answers it.
 
+--encode-listing: s3rver 3.7.1 ignores encoding-type=url; with this flag a
+GET listing that asks for it is answered by the proxy (from flat upstream
+pages) with the keys form-encoded as AWS S3 encodes them: a space as '+',
+a '+' as %2B (botocore decodes them with unquote_plus).
+
 --tls-cert/--tls-key: serve HTTPS (the upstream stays plain HTTP), for
 certificate verification tests.
 
@@ -69,7 +74,7 @@ import time
 import xml.etree.ElementTree as ET
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
 LOCK = threading.Lock()
@@ -194,10 +199,11 @@ def flat_listing(handler, bucket_path, params):
     raise OSError("upstream listing: too many pages")
 
 
-def delimiter_listing(handler, bucket_path, query):
-    """Answer a delimiter listing as S3 would (see --emulate-delimiter)."""
+def emulated_listing(handler, bucket_path, query):
+    """Answer a listing as S3 would (see --emulate-delimiter and
+    --encode-listing)."""
     params = dict(parse_qsl(query, keep_blank_values=True))
-    prefix, delim = params.get("prefix", ""), params["delimiter"]
+    prefix, delim = params.get("prefix", ""), params.get("delimiter", "")
     enc = params.get("encoding-type") == "url"
     objs = flat_listing(handler, bucket_path, params)
     contents, prefixes = [], set()
@@ -210,7 +216,11 @@ def delimiter_listing(handler, bucket_path, query):
             contents.append(o)
 
     def k(x):
-        return escape(quote(x, safe="/~") if enc else x)
+        if not enc:
+            return escape(x)
+        if ARGS.encode_listing:
+            return escape(quote_plus(x, safe="/"))
+        return escape(quote(x, safe="/~"))
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult '
            'xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
            "<Name>%s</Name><Prefix>%s</Prefix><Delimiter>%s</Delimiter>"
@@ -374,21 +384,22 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(st, error_xml(code, rule.get("message", code), extra),
                         headers)
             return
-        if (action == "pass" and ARGS.emulate_delimiter and
-                self.command == "GET" and
+        qd = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if (action == "pass" and self.command == "GET" and
                 re.fullmatch(r"/[^/]+/?", parts.path) and
-                "delimiter" in dict(parse_qsl(parts.query,
-                                              keep_blank_values=True))):
+                ((ARGS.emulate_delimiter and "delimiter" in qd) or
+                 (ARGS.encode_listing and
+                  qd.get("encoding-type") == "url"))):
             try:
-                data = delimiter_listing(self, parts.path.rstrip("/"),
-                                         parts.query)
+                data = emulated_listing(self, parts.path.rstrip("/"),
+                                        parts.query)
             except (OSError, ET.ParseError) as e:
                 entry["status"] = "upstream-error: %s" % e
                 log(entry)
                 self._reply(502, error_xml("BadGateway", str(e)))
                 return
             entry["status"] = 200
-            entry["emulated"] = "delimiter"
+            entry["emulated"] = "listing"
             log(entry)
             self._reply(200, data)
             return
@@ -490,6 +501,7 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--faults")
     p.add_argument("--emulate-delimiter", action="store_true")
+    p.add_argument("--encode-listing", action="store_true")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     ARGS = p.parse_args()

@@ -230,12 +230,19 @@ test_canonical(void)
 	enc_check("\x7f\x01", 0, "%7F%01");
 
 	strcpy(dec, "a%20b%2Fc%c3%A9");
-	T_EQ_INT(s3_uri_decode(dec), 0);
+	T_EQ_INT(s3_uri_decode(dec, 0), 0);
 	T_EQ_STR(dec, "a b/c\xc3\xa9");
 	strcpy(dec, "bad%2");
-	T_EQ_INT(s3_uri_decode(dec), -1);
+	T_EQ_INT(s3_uri_decode(dec, 0), -1);
 	strcpy(dec, "nul%00x");
-	T_EQ_INT(s3_uri_decode(dec), -1);
+	T_EQ_INT(s3_uri_decode(dec, 1), -1);
+	/* Form encoding (S3 listings): '+' is a space, %2B a plus. */
+	strcpy(dec, "my+dir/a+b%2Bc=%3D%25");
+	T_EQ_INT(s3_uri_decode(dec, 1), 0);
+	T_EQ_STR(dec, "my dir/a b+c==%");
+	strcpy(dec, "my+dir");
+	T_EQ_INT(s3_uri_decode(dec, 0), 0);
+	T_EQ_STR(dec, "my+dir");
 
 	buf_init(&q, 4096);
 	buf_append(&q, "", 0, NULL);

@@ -53,7 +53,7 @@ test_list(void)
 	    "<ListBucketResult " NS "><Name>bkt</Name><Prefix>db%2F</Prefix>"
 	    "<KeyCount>3</KeyCount><MaxKeys>1000</MaxKeys>"
 	    "<IsTruncated>true</IsTruncated>"
-	    "<Contents><Key>db/a%20b%2Bc</Key>"
+	    "<Contents><Key>db/a+b%2Bc</Key>"
 	    "<LastModified>2009-10-12T17:50:30.000Z</LastModified>"
 	    "<ETag>&quot;fba9dede5f27731c9771645a39863328&quot;</ETag>"
 	    "<Size>434234</Size><StorageClass>STANDARD</StorageClass></Contents>"
