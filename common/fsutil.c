@@ -119,7 +119,14 @@ fs_mkdir_p(const char *path, mode_t mode, struct lsc_err *err)
 		if (c != '/' && c != '\0')
 			continue;
 		*s = '\0';
-		if (mkdir(p, mode) != 0 && errno != EEXIST) {
+		if (mkdir(p, mode) == 0) {
+			/* Exactly `mode`: the umask may have taken bits off. */
+			if (chmod(p, mode) != 0) {
+				rc = lsc_seterr(err, LSC_EIO, errno,
+				    "cannot chmod '%s': %s", p, strerror(errno));
+				break;
+			}
+		} else if (errno != EEXIST) {
 			rc = lsc_seterr(err, LSC_EIO, errno,
 			    "cannot create directory '%s': %s", p, strerror(errno));
 			break;
@@ -132,6 +139,20 @@ fs_mkdir_p(const char *path, mode_t mode, struct lsc_err *err)
 	return rc;
 }
 
+mode_t
+fs_copy_file_mode(mode_t db_mode)
+{
+	return db_mode & 0666;
+}
+
+mode_t
+fs_copy_dir_mode(mode_t db_mode)
+{
+	mode_t m = db_mode & 0666;
+
+	return m | (m & 0444) >> 2;	/* x where r */
+}
+
 int
 fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     struct lsc_err *err)
@@ -141,9 +162,11 @@ fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	int fd, rc = LSC_OK;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
+	if (fd < 0 || fchmod(fd, mode) != 0) {
 		rc = lsc_seterr(err, LSC_EIO, errno, "cannot create '%s': %s",
 		    tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		goto out;
 	}
 	if (write_full(fd, data, len) != 0 || fsync(fd) != 0) {

@@ -22,9 +22,18 @@ int	pwrite_full(int fd, const void *buf, size_t n, off_t off);
 
 /* fsync the directory holding `path` (or `path` itself when it is a dir). */
 int	fs_fsync_dir(const char *dir, struct lsc_err *err);
-/* mkdir -p with `mode` for each directory created. */
+/* mkdir -p; each directory it creates gets exactly `mode` (chmod after
+ * mkdir, so the umask neither widens nor narrows it). */
 int	fs_mkdir_p(const char *path, mode_t mode, struct lsc_err *err);
-/* Replace `path` atomically with `len` bytes (temp, fsync, rename, dir fsync). */
+/*
+ * Modes for copies of a database whose own mode is `db_mode`: files get
+ * its permission bits, directories also x wherever it has r (0600 -> 0700,
+ * 0640 -> 0750).  A private database never gets a world-readable copy.
+ */
+mode_t	fs_copy_file_mode(mode_t db_mode);
+mode_t	fs_copy_dir_mode(mode_t db_mode);
+/* Replace `path` atomically with `len` bytes (temp, fsync, rename, dir
+ * fsync); the file gets exactly `mode`. */
 int	fs_write_atomic(const char *path, const void *data, size_t len,
 	    mode_t mode, struct lsc_err *err);
 /* Read a whole small file (at most max bytes) into a new NUL-terminated string. */

@@ -94,8 +94,12 @@ daemon_preflight(const struct lsc_config *cfg, struct lsc_err *err)
 		if (strncmp(db->replica, "file://", 7) == 0) {
 			const char *dir = db->replica + 7;
 			struct lsc_err e = { 0 };
+			struct stat dst;
+			/* As private as the database (0700 if unknown). */
+			mode_t mode = fs_copy_dir_mode(stat(db->path, &dst) == 0 ?
+			    dst.st_mode : 0600);
 
-			if (fs_mkdir_p(dir, 0755, &e) != LSC_OK ||
+			if (fs_mkdir_p(dir, mode, &e) != LSC_OK ||
 			    access(dir, W_OK | X_OK) != 0) {
 				lsc_seterr(err, LSC_EIO, errno, "replica directory "
 				    "'%s' is not writable: %s", dir, e.msg[0] ?

@@ -126,6 +126,8 @@ repl_open(struct repl *r, struct lsc_err *err)
 		return rc;
 	if ((rc = shadow_init(&r->sh, r->path, r->cfg.meta_path, err)) != LSC_OK)
 		goto fail;
+	/* A file replica's copies are as private as the database. */
+	r->replica->file_mode = r->sh.file_mode;
 	/*
 	 * Check continuity against the WAL as we find it, before our own
 	 * first write: that write (which gives the pin a real read mark) may

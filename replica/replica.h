@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/config.h"
 #include "common/err.h"
@@ -69,6 +70,10 @@ struct replica {
 	char		*url;		/* for messages; never holds secrets */
 	int		 max_retries;	/* per operation; -1: until *stop */
 	volatile sig_atomic_t *stop;	/* set on shutdown; may be NULL */
+	/* Mode of the files a back end that creates files (file://) makes,
+	 * its directories getting x where r; the daemon sets the database's
+	 * own (fs_copy_file_mode).  0 means 0600. */
+	mode_t		 file_mode;
 };
 
 /*

@@ -53,22 +53,30 @@ file_put_begin(struct replica *base, const char *key, struct replica_put **out,
 	struct file_replica *r = (struct file_replica *)base;
 	struct replica_put *p;
 	char *parent;
+	mode_t mode;
 	int rc;
 
 	if ((rc = check_key(key, err)) != LSC_OK)
 		return rc;
 	p = xcalloc(1, sizeof(*p));
+	p->fd = -1;
 	p->r = r;
 	p->path = fs_join(r->dir, key);
 	p->tmp = xasprintf("%s.%d.tmp", p->path, (int)getpid());
 	parent = fs_dirname(p->path);
-	rc = fs_mkdir_p(parent, 0755, err);
+	mode = base->file_mode ? base->file_mode : 0600;
+	rc = fs_mkdir_p(parent, fs_copy_dir_mode(mode), err);
 	free(parent);
 	if (rc == LSC_OK) {
-		p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (p->fd < 0)
+		p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+		/* Exactly the mode, whatever the umask. */
+		if (p->fd < 0 || fchmod(p->fd, mode) != 0)
 			rc = lsc_seterr(err, LSC_EIO, errno, "cannot create '%s': %s",
 			    p->tmp, strerror(errno));
+		if (rc != LSC_OK && p->fd >= 0) {
+			close(p->fd);
+			unlink(p->tmp);
+		}
 	}
 	if (rc != LSC_OK) {
 		free(p->path);

@@ -26,6 +26,7 @@ shadow_init(struct shadow *sh, const char *db_path, const char *meta_dir,
     struct lsc_err *err)
 {
 	const char *env = getenv("LITESTREAM_C_MAX_INDEX_BYTES");
+	struct stat st;
 	char *dir;
 
 	memset(sh, 0, sizeof(*sh));
@@ -46,7 +47,12 @@ shadow_init(struct shadow *sh, const char *db_path, const char *meta_dir,
 	sh->max_index_bytes = DEFAULT_MAX_INDEX_BYTES;
 	if (env != NULL && strtoull(env, NULL, 10) >= 1 << 20)
 		sh->max_index_bytes = strtoull(env, NULL, 10);
-	return fs_mkdir_p(sh->meta_dir, 0755, err);
+	/* Copies of the database are as private as it is (0600 when it
+	 * cannot be read: never wider than we know to be safe). */
+	sh->file_mode = fs_copy_file_mode(stat(db_path, &st) == 0 ?
+	    st.st_mode : 0600);
+	sh->dir_mode = fs_copy_dir_mode(sh->file_mode);
+	return fs_mkdir_p(sh->meta_dir, sh->dir_mode, err);
 }
 
 void
@@ -120,8 +126,9 @@ start_index(struct shadow *sh, uint32_t index, const uint8_t hdr[WAL_HDR_LEN],
 	char *path = shadow_path(sh, index);
 	int fd, rc = LSC_OK;
 
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || pwrite_full(fd, hdr, WAL_HDR_LEN, 0) != 0) {
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, sh->file_mode);
+	if (fd < 0 || fchmod(fd, sh->file_mode) != 0 ||
+	    pwrite_full(fd, hdr, WAL_HDR_LEN, 0) != 0) {
 		rc = lsc_seterr(err, LSC_EIO, errno, "cannot write shadow WAL '%s': %s",
 		    path, strerror(errno));
 		if (fd >= 0)
@@ -425,7 +432,7 @@ shadow_new_generation(struct shadow *sh, struct lsc_err *err)
 	if ((rc = read_wal_header(sh, fd, raw, &sh->src, err)) != LSC_OK)
 		goto out;
 	dir = xasprintf("%s/generations/%s/wal", sh->meta_dir, sh->gen);
-	if ((rc = fs_mkdir_p(dir, 0755, err)) != LSC_OK)
+	if ((rc = fs_mkdir_p(dir, sh->dir_mode, err)) != LSC_OK)
 		goto out;
 	memcpy(sh->src_raw, raw, WAL_HDR_LEN);
 	if ((rc = start_index(sh, 0, raw, err)) != LSC_OK)
@@ -441,7 +448,8 @@ shadow_new_generation(struct shadow *sh, struct lsc_err *err)
 	/* Only now does the generation exist: the file names it. */
 	genfile = xasprintf("%s/generation", sh->meta_dir);
 	snprintf(line, sizeof(line), "%s\n", sh->gen);
-	if ((rc = fs_write_atomic(genfile, line, GEN_ID_LEN + 1, 0644, err)))
+	if ((rc = fs_write_atomic(genfile, line, GEN_ID_LEN + 1, sh->file_mode,
+	    err)))
 		goto out;
 	prune_generations(sh);
 out:

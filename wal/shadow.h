@@ -28,6 +28,7 @@
 #define LSC_SHADOW_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 #include "wal/wal_format.h"
@@ -37,6 +38,9 @@ struct shadow {
 	char		*db_path;
 	char		*wal_path;
 	char		*meta_dir;
+	/* Every file and directory we create copies the database's mode
+	 * (fs_copy_file_mode): a copy of a private database stays private. */
+	mode_t		 file_mode, dir_mode;
 	char		 gen[GEN_ID_LEN + 1];	/* "" when there is none */
 	uint32_t	 index;		/* current shadow index */
 	/* The index at which the real WAL's current cycle began: `index`
@@ -73,7 +77,7 @@ struct shadow_capture {
 };
 
 /* Set up for a database; meta_dir NULL means <dir>/.<name>-litestream.
- * Creates the directory and removes stale *.tmp files in it. */
+ * Creates the directory (with the database's mode, x added where r). */
 int	shadow_init(struct shadow *sh, const char *db_path, const char *meta_dir,
 	    struct lsc_err *err);
 /* Close everything: only after the SQLite connections to the database are
