@@ -498,6 +498,7 @@ set_db_key(struct parser *p, struct cfg_db *db, const char *key, const char *v,
 	int rc;
 
 	if (strcmp(key, "replica") == 0) {
+		db->replica_line = p->line;
 		if (!check_replica_url(p, v))
 			return 0;
 		return set_string(p, key, v, &db->replica);
@@ -750,6 +751,83 @@ reader(char *str, int num, void *stream)
 	return str;
 }
 
+/*
+ * Where a replica URL puts its objects, as a string in which one store
+ * contains another exactly when one string is a prefix of the other:
+ * "file|/clean/dir/" or "s3|<endpoint>|bucket/clean/prefix/".  The
+ * endpoint is the URL's, the [db]'s or [s3]'s (the environment's is the
+ * same for all).  Lexical only: nothing is looked up.
+ */
+static char *
+replica_place(const struct lsc_config *cfg, const struct cfg_db *db)
+{
+	int is_file = strncmp(db->replica, "file://", 7) == 0;
+	const char *u = db->replica + (is_file ? 7 : 5), *q = strchr(u, '?');
+	const char *ep = "";
+	size_t plen = q != NULL ? (size_t)(q - u) : strlen(u), elen = 0;
+	char *path = xmalloc(plen + 2), *w = path, *out;
+
+	/* The path, with "//" collapsed and "." parts dropped. */
+	for (size_t i = 0; i < plen; i++) {
+		if (u[i] == '/' && (w == path || w[-1] == '/'))
+			continue;
+		if (u[i] == '.' && (i + 1 == plen || u[i + 1] == '/') &&
+		    (w == path || w[-1] == '/'))
+			continue;
+		*w++ = u[i];
+	}
+	while (w > path && w[-1] == '/')
+		w--;
+	*w++ = '/';
+	*w = '\0';
+	if (!is_file) {
+		for (const char *a = q; a != NULL; a = strchr(a + 1, '&'))
+			if (strncmp(a + 1, "endpoint=", 9) == 0) {
+				ep = a + 10;
+				elen = strcspn(ep, "&");
+			}
+		if (elen == 0 && db->s3.endpoint != NULL)
+			ep = db->s3.endpoint, elen = strlen(ep);
+		if (elen == 0 && cfg->s3.endpoint != NULL)
+			ep = cfg->s3.endpoint, elen = strlen(ep);
+	}
+	out = xasprintf("%s|%.*s|%s", is_file ? "file" : "s3", (int)elen, ep,
+	    path);
+	free(path);
+	return out;
+}
+
+/* Two databases in one store: each one's retention would delete the
+ * other's generations, and their positions would collide. */
+static int
+check_replicas_apart(struct parser *p)
+{
+	size_t n = p->cfg->ndb;
+	char **place = xcalloc(n ? n : 1, sizeof(*place));
+	int rc = LSC_OK;
+
+	for (size_t i = 0; i < n; i++)
+		place[i] = replica_place(p->cfg, &p->cfg->dbs[i]);
+	for (size_t j = 0; j < n && rc == LSC_OK; j++)
+		for (size_t i = 0; i < j && rc == LSC_OK; i++) {
+			const struct cfg_db *a = &p->cfg->dbs[i], *b = &p->cfg->dbs[j];
+			size_t la = strlen(place[i]), lb = strlen(place[j]);
+
+			if (strncmp(place[i], place[j], la < lb ? la : lb) != 0)
+				continue;
+			rc = lsc_seterr(p->err, LSC_ECONFIG, 0, "%s:%d: replica '%s' "
+			    "of [db \"%s\"] %s the replica of [db \"%s\"] at line %d: "
+			    "each database needs a replica of its own", p->name,
+			    b->replica_line, b->replica, b->path, la == lb ? "is" :
+			    la < lb ? "is inside" : "contains", a->path,
+			    a->replica_line);
+		}
+	for (size_t i = 0; i < n; i++)
+		free(place[i]);
+	free(place);
+	return rc;
+}
+
 static int
 validate(struct parser *p)
 {
@@ -767,7 +845,7 @@ validate(struct parser *p)
 			    "min-checkpoint-page-count in [db \"%s\"]", p->name,
 			    db->line, db->path);
 	}
-	return LSC_OK;
+	return check_replicas_apart(p);
 }
 
 static int

@@ -52,6 +52,7 @@ struct cfg_db {
 	int64_t		 max_checkpoint_page_count;	/* 0: no RESTART */
 	struct cfg_s3	 s3;		/* overrides of [s3] */
 	int		 line;		/* where the section starts */
+	int		 replica_line;	/* where `replica` is set */
 };
 
 struct lsc_config {

@@ -1022,6 +1022,38 @@ test_example(void)
 	free(path);
 }
 
+/* Two databases may not share a replica, or nest one inside another:
+ * each one's retention would delete the other's generations. */
+static void
+test_replicas_apart(void)
+{
+	struct lsc_config *cfg;
+
+	expect_error("[db \"/a.db\"]\nreplica = file:///r/x\n"
+	    "[db \"/b.db\"]\nreplica = file:///r//x/\n", 4,
+	    "replica 'file:///r//x/' of [db \"/b.db\"] is the replica of "
+	    "[db \"/a.db\"] at line 2", __LINE__);
+	expect_error("[db \"/a.db\"]\nreplica = s3://bkt/app/./one\n"
+	    "[db \"/b.db\"]\nsync-interval = 1s\nreplica = s3://bkt/app/one/b\n",
+	    5, "is inside the replica of [db \"/a.db\"] at line 2", __LINE__);
+	expect_error("[db \"/a.db\"]\nreplica = s3://bkt/app/one\n"
+	    "[db \"/b.db\"]\nreplica = s3://bkt/\n", 4,
+	    "contains the replica of [db \"/a.db\"]", __LINE__);
+	expect_error("[s3]\nendpoint = http://h:1\n"
+	    "[db \"/a.db\"]\nreplica = s3://bkt/p?endpoint=http://h:1\n"
+	    "[db \"/b.db\"]\nreplica = s3://bkt/p\n", 6, "is the replica of",
+	    __LINE__);
+	/* Apart: sibling prefixes, another bucket, another endpoint, a name
+	 * that only starts the same. */
+	cfg = load_ok("[db \"/a.db\"]\nreplica = s3://bkt/app/one\n"
+	    "[db \"/b.db\"]\nreplica = s3://bkt/app/one-b\n"
+	    "[db \"/c.db\"]\nreplica = s3://other/app/one\n"
+	    "[db \"/d.db\"]\nreplica = s3://bkt/app/one?endpoint=http://x:9\n"
+	    "[db \"/e.db\"]\nreplica = file:///bkt/app/one\n", __LINE__);
+	T_CHECK(cfg != NULL && cfg->ndb == 5);
+	cfg_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1047,6 +1079,7 @@ main(void)
 	test_s3_merge();
 	test_find_db();
 	test_example();
+	test_replicas_apart();
 	fs_remove_tree(tmpdir, NULL);
 	return t_done();
 }
