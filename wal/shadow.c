@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/crashpoint.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -88,6 +89,14 @@ shadow_file_size(const struct shadow *sh, uint32_t index)
 
 	free(path);
 	return n;
+}
+
+uint64_t
+shadow_cycle_frames(const struct shadow *sh)
+{
+	if (sh->src_off <= WAL_HDR_LEN)
+		return 0;
+	return (sh->src_off - WAL_HDR_LEN) / wal_frame_len(sh->src.page_size);
 }
 
 uint64_t
@@ -249,6 +258,8 @@ append_from_wal(struct shadow *sh, int fd, uint64_t from, uint64_t to,
 		    (off_t)wpos) != 0)
 			rc = lsc_seterr(err, LSC_EIO, errno,
 			    "cannot write shadow WAL: %s", strerror(errno));
+		/* A transaction only partly in the shadow file. */
+		CRASHPOINT("capture.carry");
 		pos += n * flen;
 		wpos += n * flen;
 	}
@@ -335,6 +346,7 @@ copy_frames(struct shadow *sh, int fd, uint64_t from, uint64_t to,
 			    (off_t)(sh->size + (pos - sh->src_off))) != 0)
 				return lsc_seterr(err, LSC_EIO, errno,
 				    "cannot write shadow WAL: %s", strerror(errno));
+			CRASHPOINT("capture.batch");
 			res->bytes += pos + commit_end * flen - sh->src_off;
 			res->commits += commits;
 			sh->size += pos + commit_end * flen - sh->src_off;
@@ -445,6 +457,7 @@ shadow_new_generation(struct shadow *sh, struct lsc_err *err)
 	if ((rc = copy_frames(sh, fd, WAL_HDR_LEN, wal_align(sh->src.page_size,
 	    wal_size), &res, err)) != LSC_OK || (rc = shadow_sync(sh, err)) != LSC_OK)
 		goto out;
+	CRASHPOINT("newgen.before-name");
 	/* Only now does the generation exist: the file names it. */
 	genfile = xasprintf("%s/generation", sh->meta_dir);
 	snprintf(line, sizeof(line), "%s\n", sh->gen);
@@ -694,7 +707,12 @@ follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
 		res->reason = "wal restarted more than once";
 		return LSC_OK;
 	}
-	/* Continuity proven: the new cycle is the next index. */
+	/* Continuity proven: the new cycle is the next index, if there is
+	 * one: keys at or above INDEX_MAX are not read (ours or Litestream's). */
+	if (sh->index + 1 >= INDEX_MAX) {
+		res->reason = "max index exceeded";
+		return LSC_OK;
+	}
 	if ((rc = shadow_sync(sh, err)) != LSC_OK ||
 	    (rc = start_index(sh, sh->index + 1, raw, err)) != LSC_OK)
 		return rc;
@@ -774,6 +792,10 @@ shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
 	 */
 	if (sh->size > WAL_HDR_LEN && end > sh->src_off &&
 	    sh->size + (end - sh->src_off) > sh->max_index_bytes) {
+		if (sh->index + 1 >= INDEX_MAX) {
+			res->reason = "max index exceeded";
+			goto out;
+		}
 		if ((rc = roll_index(sh, err)) != LSC_OK)
 			goto out;
 		res->new_index = 1;

@@ -116,5 +116,8 @@ int64_t	shadow_file_size(const struct shadow *sh, uint32_t index);
 void	shadow_prune(struct shadow *sh, uint32_t index);
 /* Number of frames in the current index (after its header). */
 uint64_t shadow_frames(const struct shadow *sh);
+/* Number of frames of the real WAL's current cycle that we hold: what a
+ * checkpoint would fold in, across any rolled indexes. */
+uint64_t shadow_cycle_frames(const struct shadow *sh);
 
 #endif

@@ -7,6 +7,7 @@
  * quietly; a WAL truncated at a restart is not taken as continuous.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -292,6 +293,63 @@ test_restart(void)
 	close(w2.fd);
 }
 
+/* An index never reaches INDEX_MAX (keys at or above it are not read):
+ * a restart or a roll there starts a new generation instead. */
+static void
+test_index_cap(void)
+{
+	struct shadow sh;
+	struct shadow_capture res;
+	struct synth w, w2;
+	const char *reason = "unset";
+	char *from, *to;
+
+	fresh();
+	synth_start(&w, 700, 1);
+	synth_frames(&w, 3, 1, 1);
+	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	from = shadow_path(&sh, 0);
+	to = shadow_path(&sh, INDEX_MAX - 1);
+	T_EQ_INT(rename(from, to), 0);
+	shadow_release(&sh);
+	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
+	T_EQ_INT(shadow_resume(&sh, &reason, NULL), LSC_OK);
+	T_CHECK(reason == NULL);
+	T_EQ_INT(sh.index, INDEX_MAX - 1);
+	/* A restart would need index INDEX_MAX. */
+	close(w.fd);
+	synth_start(&w2, 701, 0);
+	synth_frames(&w2, 2, 1, 9);
+	T_EQ_INT(shadow_capture(&sh, 1, 0, &res, NULL), LSC_OK);
+	T_CHECK(res.reason != NULL && strcmp(res.reason, "max index exceeded") == 0);
+	T_EQ_INT(sh.index, INDEX_MAX - 1);
+	shadow_release(&sh);
+	close(w2.fd);
+	free(from);
+
+	/* So would a roll. */
+	fresh();
+	synth_start(&w, 800, 1);
+	synth_frames(&w, 3, 1, 1);
+	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	free(to);
+	to = shadow_path(&sh, INDEX_MAX - 1);
+	T_EQ_INT(rename(from = shadow_path(&sh, 0), to), 0);
+	free(from);
+	shadow_release(&sh);
+	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
+	T_EQ_INT(shadow_resume(&sh, &reason, NULL), LSC_OK);
+	sh.max_index_bytes = 1 << 20;
+	synth_frames(&w, 2100, 1, 2);	/* past 1 MiB */
+	T_EQ_INT(shadow_capture(&sh, 0, 0, &res, NULL), LSC_OK);
+	T_CHECK(res.reason != NULL && strcmp(res.reason, "max index exceeded") == 0);
+	shadow_release(&sh);
+	close(w.fd);
+	free(to);
+}
+
 int
 main(void)
 {
@@ -306,6 +364,7 @@ main(void)
 	test_whole_transactions();
 	test_witness();
 	test_restart();
+	test_index_cap();
 	cmd = xasprintf("rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("could not remove %s\n", dir);
