@@ -23,9 +23,55 @@
  * the restart is done by our own write in step 5; the mode is kept for
  * logs and metrics.
  */
+#include <stdlib.h>
+
+#include "common/crashpoint.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "daemon/repl.h"
+
+/* A WAL that due checkpoints have not reset for this long is worth an
+ * operator's look: it grows until they can (README, known limits).
+ * Tests shorten it with LITESTREAM_C_STUCK_WARN_MS. */
+#define STUCK_WARN_MS	60000
+
+static int64_t
+stuck_warn_ms(void)
+{
+	const char *env = getenv("LITESTREAM_C_STUCK_WARN_MS");
+	long long v = env != NULL ? strtoll(env, NULL, 10) : 0;
+
+	return v > 0 ? v : STUCK_WARN_MS;
+}
+
+/*
+ * Keep track of whether due checkpoints manage to reset the WAL.  Warn
+ * once when they have not for STUCK_WARN_MS (debug logs alone would hide
+ * a WAL that grows for ever), and say so when they do again.
+ */
+static void
+note_progress(struct repl *r, int reset, const char *why)
+{
+	int64_t now = mono_ms();
+
+	if (reset) {
+		if (r->ckpt_stuck_warned)
+			log_db(LOG_INFO, r->path, "checkpoints reset the WAL again");
+		r->ckpt_stuck_since_ms = 0;
+		r->ckpt_stuck_warned = 0;
+		return;
+	}
+	if (r->ckpt_stuck_since_ms == 0)
+		r->ckpt_stuck_since_ms = now;
+	if (!r->ckpt_stuck_warned && now - r->ckpt_stuck_since_ms >=
+	    stuck_warn_ms()) {
+		log_db(LOG_WARN, r->path, "the WAL has not been reset for %llds: "
+		    "%s; it grows until a checkpoint can\tframes=%llu",
+		    (long long)(now - r->ckpt_stuck_since_ms) / 1000, why,
+		    (unsigned long long)shadow_cycle_frames(&r->sh));
+		r->ckpt_stuck_warned = 1;
+	}
+}
 
 /*
  * Pin connection `to` with a real read mark, copy up to it, then release
@@ -59,11 +105,13 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 	rc = repl_handoff(r, WAL_CONN_A, WAL_CONN_B, err);
 	if (rc == LSC_EBUSY) {
 		lsc_err_clear(err);
+		note_progress(r, 0, "the application holds the write lock");
 		return LSC_OK;		/* the app is writing: another time */
 	}
 	if (rc != LSC_OK)
 		return rc;
 
+	CRASHPOINT("checkpoint.handoff");
 	/* 2: the bulk of the work, bounded by B's mark. */
 	if ((rc = wal_db_checkpoint(db, WAL_CONN_A, WAL_CKPT_PASSIVE, &busy,
 	    err)) != LSC_OK)
@@ -74,6 +122,7 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 	if (rc == LSC_EBUSY) {
 		lsc_err_clear(err);
 		log_db(LOG_DEBUG, r->path, "checkpoint postponed: the write lock is busy");
+		note_progress(r, 0, "the application holds the write lock");
 		rc = LSC_OK;
 		goto repin_a;
 	}
@@ -84,6 +133,7 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 		goto repin_a;
 	}
 
+	CRASHPOINT("checkpoint.locked");
 	/* 4: every frame is ours now; let B checkpoint them all. */
 	wal_db_unpin(db, WAL_CONN_B);
 	rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
@@ -104,8 +154,11 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 		if (rc == LSC_OK)
 			rc = shadow_sync(&r->sh, err);
 		/* A partial checkpoint still ran: count it. */
-		if (rc == LSC_OK)
+		if (rc == LSC_OK) {
 			stat_add(&r->st.checkpoints[mode], 1);
+			note_progress(r, 0, "readers or the application's own "
+			    "checkpoint use it");
+		}
 		/* The next step hands the pin back to A. */
 		return rc;
 	}
@@ -121,6 +174,7 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 	wal_db_unpin(db, WAL_CONN_A);
 	if (wal_db_bump(db, WAL_CONN_A, NULL) != LSC_OK)
 		log_db(LOG_DEBUG, r->path, "row write after checkpoint was busy");
+	CRASHPOINT("checkpoint.after-reset");
 	rc = wal_db_pin(db, WAL_CONN_A, err);
 	if (rc == LSC_OK)
 		rc = shadow_sync(&r->sh, err);
@@ -135,6 +189,8 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 		if (r->sh.index == index_before && busy)
 			log_db(LOG_DEBUG, r->path, "the WAL could not be reset: "
 			    "readers still use it");
+		note_progress(r, r->sh.index != index_before, "readers still "
+		    "use it");
 	}
 	return rc;
 

@@ -172,10 +172,10 @@ fail:
 static int
 checkpoint_due(struct repl *r, enum wal_ckpt_mode *mode)
 {
-	uint32_t page = r->sh.dst.page_size;
-	uint64_t frames = shadow_frames(&r->sh);
+	/* The whole real WAL cycle counts, not just the current index: an
+	 * index may have rolled while the WAL itself kept growing. */
+	uint64_t frames = shadow_cycle_frames(&r->sh);
 
-	(void)page;
 	if (r->cfg.max_checkpoint_page_count > 0 &&
 	    frames >= (uint64_t)r->cfg.max_checkpoint_page_count) {
 		*mode = WAL_CKPT_RESTART;
@@ -213,6 +213,20 @@ db_replaced(struct repl *r)
 	return stat(r->path, &st) != 0 || st.st_ino != wal_db_inode(r->db);
 }
 
+/*
+ * Neither connection holds a pin (a failed hand-off after a failed re-pin,
+ * e.g. while the app held the write lock): take a plain read on A.  Its
+ * mark may be 0 if the WAL is fully checkpointed, which still blocks every
+ * backfill; the capture that follows proves continuity either way.
+ */
+static int
+ensure_pin(struct repl *r, struct lsc_err *err)
+{
+	if (wal_db_pinned(r->db, WAL_CONN_A) || wal_db_pinned(r->db, WAL_CONN_B))
+		return LSC_OK;
+	return wal_db_pin(r->db, WAL_CONN_A, err);
+}
+
 static int
 step(struct repl *r, struct lsc_err *err)
 {
@@ -234,6 +248,8 @@ step(struct repl *r, struct lsc_err *err)
 		else if (rc != LSC_OK)
 			return rc;
 	}
+	if ((rc = ensure_pin(r, err)) != LSC_OK)
+		return rc;
 	if ((rc = repl_capture(r, 0, 0, err)) != LSC_OK)
 		return rc;
 	if ((rc = repl_ship(r, err)) != LSC_OK)
@@ -304,7 +320,7 @@ repl_next_timer_ms(const struct repl *r)
 	if (r->db == NULL || r->failing)
 		return now + RETRY_MS;
 	/* Mirrors checkpoint_due(): only a WAL with more than our own row. */
-	if (r->cfg.checkpoint_interval_ms > 0 && shadow_frames(&r->sh) > 1)
+	if (r->cfg.checkpoint_interval_ms > 0 && shadow_cycle_frames(&r->sh) > 1)
 		due = r->last_ckpt_ms + r->cfg.checkpoint_interval_ms;
 	if (r->cfg.snapshot_interval_ms > 0) {
 		/* last_snapshot_ns is wall-clock: convert what is left. */
@@ -344,7 +360,9 @@ repl_final(struct repl *r)
 	 */
 	if (r->replica->max_retries < 0)
 		r->replica->max_retries = FINAL_SYNC_RETRIES;
-	rc = repl_capture(r, 0, 0, &err);
+	rc = ensure_pin(r, &err);
+	if (rc == LSC_OK)
+		rc = repl_capture(r, 0, 0, &err);
 	if (rc == LSC_OK)
 		rc = repl_ship(r, &err);
 	if (rc == LSC_OK && !r->have_snapshot)

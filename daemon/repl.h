@@ -69,6 +69,10 @@ struct repl {
 	int		 have_snapshot;
 
 	int64_t		 last_ckpt_ms;		/* monotonic */
+	/* A due checkpoint that could not reset the WAL, since (mono_ms; 0:
+	 * the last one did), and whether that was warned about. */
+	int64_t		 ckpt_stuck_since_ms;
+	int		 ckpt_stuck_warned;
 	int64_t		 last_snapshot_ns;	/* wall clock */
 	int64_t		 next_retention_ms;	/* monotonic */
 	int		 replaced;	/* the file changed under us: next open

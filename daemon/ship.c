@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/crashpoint.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/lz4frame.h"
@@ -73,6 +74,7 @@ upload_range(struct repl *r, int fd, const char *what, uint64_t from,
 		if ((rc = lz4w_write(w, chunk, want, err)) != LSC_OK)
 			goto fail;
 		pos += want;
+		CRASHPOINT("upload.chunk");
 	}
 	if ((rc = lz4w_finish(w, err)) != LSC_OK)
 		goto fail;
@@ -133,6 +135,7 @@ repl_ship(struct repl *r, struct lsc_err *err)
 				r->pos_known = 0;
 				return rc;
 			}
+			CRASHPOINT("ship.after-put");
 			log_db(LOG_DEBUG, r->path, "wal segment written\tkey=%s size=%lld",
 			    key, (long long)size - (long long)r->pos_offset);
 			/* Every index of a generation has the same page size:
@@ -162,6 +165,15 @@ repl_snapshot(struct repl *r, struct lsc_err *err)
 	struct stat st;
 	int fd = wal_db_fd(r->db), rc;
 
+	/*
+	 * Only under a pin: without one, a checkpoint could copy frames we
+	 * have not captured into the file while we read it, and the snapshot
+	 * would hold pages newer than its WAL chain (a restore would mix
+	 * states).  The caller retries once a pin is held again.
+	 */
+	if (!wal_db_pinned(r->db, WAL_CONN_A) && !wal_db_pinned(r->db, WAL_CONN_B))
+		return lsc_seterr(err, LSC_EBUSY, 0, "'%s': no snapshot without a "
+		    "read pin on the database (will retry)", r->path);
 	/* WAL first: the file may hold pages of frames not yet shipped. */
 	if ((rc = repl_ship(r, err)) != LSC_OK)
 		return rc;
@@ -176,6 +188,7 @@ repl_snapshot(struct repl *r, struct lsc_err *err)
 	rc = upload_range(r, fd, r->path, 0, (uint64_t)st.st_size, key, err);
 	if (rc != LSC_OK)
 		return rc;
+	CRASHPOINT("snapshot.after-put");
 	r->have_snapshot = 1;
 	r->last_snapshot_ns = now_ns();
 	stat_add(&r->st.snapshots, 1);
