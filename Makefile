@@ -36,7 +36,10 @@ PROGRAM    := $(BUILD)/main.o $(DAEMON)
 BIN        := $(BUILD)/litestream-c
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT       := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TOOLS      := $(BUILD)/tests/walwriter
+# The same program with named crash points (common/crashpoint.h), for the
+# recovery tests only; objects in $(BUILD)/crash/.
+CRASH_BIN  := $(BUILD)/crash/litestream-c
+TOOLS      := $(BUILD)/tests/walwriter $(CRASH_BIN)
 
 all: $(BIN)
 
@@ -55,6 +58,13 @@ unit_deps   = $(sort $(BUILD)/tests/unit/$(1).o $(or \
 $(BUILD)/tests/test_%: $$(call unit_deps,test_$$*)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(CRASH_BIN): $(patsubst $(BUILD)/%,$(BUILD)/crash/%,$(sort $(PROGRAM)))
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/crash/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DLSC_CRASHPOINTS -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/walwriter: $(BUILD)/tests/tools/walwriter.o
 	@mkdir -p $(@D)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/crashpoint.h"
 #include "common/fsutil.h"
 #include "common/xmalloc.h"
 
@@ -183,6 +184,7 @@ fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		unlink(tmp);
 		goto out;
 	}
+	CRASHPOINT("fs.after-rename");
 	/* The rename is only durable once the directory entry is. */
 	rc = fs_fsync_dir(dir, err);
 out:

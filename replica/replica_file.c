@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/crashpoint.h"
 #include "common/fsutil.h"
 #include "common/xmalloc.h"
 #include "replica/replica_file.h"
@@ -135,6 +136,7 @@ file_put_commit(struct replica_put *p, struct lsc_err *err)
 		file_put_abort(p);
 		return rc;
 	}
+	CRASHPOINT("file.after-rename");
 	/* The object exists only once its directory entry is durable. */
 	dir = fs_dirname(p->path);
 	rc = fs_fsync_dir(dir, err);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crashpoint.h"
 #include "common/xmalloc.h"
 #include "s3/s3_int.h"
 
@@ -82,6 +83,7 @@ s3_mpu_part(struct s3_client *c, const char *key, const char *upload_id,
 		return lsc_seterr(err, LSC_ECORRUPT, 0, "UploadPart %s: part %d: "
 		    "reply has no ETag", s3_where(c, key), part_no);
 	*etag = xstrdup(call.resp.etag);
+	CRASHPOINT("multipart.after-part");
 	return LSC_OK;
 }
 

@@ -10,7 +10,7 @@ cd "$T"
 RUNS=${RUNS:-6}
 run_one() {
 	n=$1
-	rm -rf app.db app.db-wal app.db-shm .app.db-litestream rep go-* rolled-* stop-*
+	rm -rf app.db app.db-wal app.db-shm .app.db-litestream rep go-* rolled-* stop-* ten-done
 	sql app.db "PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);" >/dev/null
 	cat > c.ini <<EOC
 [db "$T/app.db"]
@@ -32,7 +32,10 @@ def wait(f):
         time.sleep(0.01)
 for i in range(10):
     c.execute("INSERT INTO t(v) VALUES (randomblob(3000))")
-open("go-big", "w").close()
+open("ten-done", "w").close()
+# The daemon's first generation writes a row, which a long write
+# transaction would block: start the big one once it has a snapshot.
+wait("go-big")
 c.execute("BEGIN")
 rows = 4000 + int(sys.argv[1]) * 500
 for i in range(rows):
@@ -51,9 +54,10 @@ wait("release")
 PY
 	bg /usr/bin/python3 app.py "$n"
 	APP=$BGPID
+	wait_for 20 test -f ten-done || fail "app did not start"
 	bg "$LSC" replicate -c c.ini 2> d1.log; D=$BGPID
-	wait_for 20 test -f go-big || fail "app did not start"
-	wait_for 20 grep -q "snapshot written" d1.log || fail "no snapshot"
+	wait_for 20 grep -q "snapshot written" d1.log || fail "run $n: no snapshot: $(tail -n 5 d1.log)"
+	touch go-big
 	# kill -9 at a moment spread over the spilling transaction
 	sleep "0.$(( (n * 37) % 9 + 1 ))"
 	kill -9 $D; wait $D 2>/dev/null
