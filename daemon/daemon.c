@@ -48,8 +48,7 @@ static int
 usage_to(FILE *f, int status)
 {
 	fprintf(f, "usage: litestream-c replicate [-c CONFIG] [--exec CMD] "
-	    "[--restore-if-missing]\n"
-	    "                 [--no-lock-wait]\n"
+	    "[--restore-if-missing] [--no-lock-wait]\n"
 	    "       litestream-c replicate [options] DB_PATH REPLICA_URL\n");
 	return status;
 }

@@ -551,6 +551,9 @@ check_ready(struct loop *L)
 			return;
 	}
 	L->ready = 1;
+	/* READY=1 goes out on the loop's next pass, not after notify_tick's
+	 * once-a-second pause: an idle loop may not wake again for long. */
+	L->next_notify_ms = 0;
 	if (waiting > 0)
 		log_info("every database has synced once, except those "
 		    "waited for\tdatabases=%zu waiting=%zu", L->n, waiting);
