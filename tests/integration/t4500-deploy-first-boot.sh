@@ -16,27 +16,7 @@
 # restore must hold exactly ids 1..last, each with its value.
 . "$(dirname "$0")/lib.sh"
 cd "$T"
-PY=/usr/bin/python3
-[ -x "$PY" ] || skip "$PY missing (tests/deps.sh installs it)"
-WRITER="$ROOT/tests/tools/id_writer.py"
-free_port() {
-	$PY -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-# check_model DB LOG: DB holds exactly ids 1..(LOG's last), each 'row <id>'.
-check_model() {
-	last=$(tail -n 1 "$2")
-	[ "$(sqlite3 "$1" 'PRAGMA integrity_check')" = ok ] || fail "$1: integrity_check"
-	got=$(sqlite3 "$1" "SELECT count(*), coalesce(min(id),0), coalesce(max(id),0),
-	    sum(v = 'row ' || id) FROM t")
-	[ "$got" = "$last|1|$last|$last" ] ||
-	    fail "$1: count|min|max|good = $got, want $last|1|$last|$last (last commit $last)"
-	echo "$1: ids 1..$last, exactly what was committed"
-}
-restore_to() { # OUT REPLICA_DIR
-	rm -f "$1"
-	"$LSC" restore -o "$1" "file://$T/$2" 2> r.err || fail "restore of $2: $(cat r.err)"
-}
-show() { echo "--- $1 (as the user sees it):"; sed 's/^/    /' "$1"; }
+. "$ROOT/tests/integration/lib-deploy.sh"
 
 note "1. first boot: --exec, no database; the app creates it"
 cat > app.sh <<EOF
