@@ -95,6 +95,9 @@ end_wait(struct repl *r)
 	r->waiting = REPL_WAIT_NONE;
 	atomic_store_explicit(&r->st.waiting, REPL_WAIT_NONE,
 	    memory_order_relaxed);
+	/* Nothing was ours to ship before now: the lag (notify.c) counts
+	 * from here, not from the start of the wait. */
+	r->synced_ms = mono_ms();
 }
 
 int
