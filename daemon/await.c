@@ -86,6 +86,8 @@ end_wait(struct repl *r)
 {
 	long long waited = (long long)(mono_ms() - r->wait_since_ms);
 
+	if (r->waiting == REPL_WAIT_NONE)
+		return;		/* was not waiting: nothing ends */
 	if (r->waiting == REPL_WAIT_FILE)
 		log_db(LOG_INFO, r->path, "the database appeared\twaited_ms=%lld",
 		    waited);
