@@ -281,7 +281,7 @@ lock_wait(struct loop *L, struct dbjob *j, int64_t next)
 		}
 		j->lock_watch = -1;
 		log_db(LOG_WARN, j->r.path, "lock file not watched: tried "
-		    "every second instead	error=\"%s\"", err.msg);
+		    "every second instead\terror=\"%s\"", err.msg);
 	}
 	if (j->lock_kicks > 0) {
 		j->lock_kicks--;
@@ -538,10 +538,10 @@ read_signals(struct loop *L)
 static void
 check_ready(struct loop *L)
 {
-	if (L->ready)
-		return;
 	size_t waiting = 0;
 
+	if (L->ready)
+		return;
 	for (size_t i = 0; i < L->n; i++) {
 		/* A database not there yet, or another process's, does not
 		 * hold the app back (await.c), nor READY (notify.c). */

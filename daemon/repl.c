@@ -346,7 +346,7 @@ repl_final(struct repl *r)
 		rc = repl_open(r, &err);
 		r->replica->stop = stop;
 		if (rc != LSC_OK && r->waiting == REPL_WAIT_NONE) {
-			log_db(LOG_ERROR, r->path, "final sync impossible	"
+			log_db(LOG_ERROR, r->path, "final sync impossible\t"
 			    "error=\"%s\"", err.msg);
 			return 1;
 		}
