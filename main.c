@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/daemon.h"
+#include "restore/missing.h"
 #include "restore/restore_cmd.h"
 
 #ifndef LSC_VERSION
@@ -19,6 +20,7 @@ static const char usage_text[] =
 "commands:\n"
 "  replicate [-c CONFIG]            replicate the configured databases\n"
 "  replicate DB_PATH REPLICA_URL    replicate one database, no config\n"
+"            [--exec CMD] [--restore-if-missing] [--no-lock-wait]\n"
 "  restore [-c CONFIG] [-o PATH] [--timestamp RFC3339] [--generation ID]\n"
 "          [--index N] [--if-db-not-exists] [--if-replica-exists]\n"
 "          (DB_PATH | REPLICA_URL)  rebuild a database from its replica\n"
@@ -38,7 +40,8 @@ main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "";
 
 	if (strcmp(cmd, "replicate") == 0)
-		return cmd_replicate(argc - 1, argv + 1);
+		/* The daemon reaches restore/ only through this hook. */
+		return cmd_replicate(argc - 1, argv + 1, restore_missing);
 	if (strcmp(cmd, "restore") == 0)
 		return cmd_restore(argc - 1, argv + 1);
 	if (strcmp(cmd, "generations") == 0)

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/deploy.h"
 #include "daemon/loop.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -46,8 +47,9 @@
 static int
 usage_to(FILE *f, int status)
 {
-	fprintf(f, "usage: litestream-c replicate [-c CONFIG] [--exec CMD]\n"
-	    "       litestream-c replicate [--exec CMD] DB_PATH REPLICA_URL\n");
+	fprintf(f, "usage: litestream-c replicate [-c CONFIG] [--exec CMD] "
+	    "[--restore-if-missing] [--no-lock-wait]\n"
+	    "       litestream-c replicate [options] DB_PATH REPLICA_URL\n");
 	return status;
 }
 
@@ -67,10 +69,22 @@ daemon_preflight(const struct lsc_config *cfg, struct lsc_err *err)
 		struct stat st;
 		int rc;
 
-		if (stat(db->path, &st) != 0 || !S_ISREG(st.st_mode)) {
-			lsc_seterr(err, LSC_ENOTFOUND, errno, "database '%s' %s",
-			    db->path, errno == ENOENT ? "does not exist" :
-			    "is not a regular file");
+		if (stat(db->path, &st) != 0 && errno == ENOENT) {
+			/* Not created yet: waited for (daemon/await.c), as
+			 * long as there is a directory to watch. */
+			char *dir = fs_dirname(db->path);
+			int ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+
+			if (!ok)
+				lsc_seterr(err, LSC_ENOTFOUND, errno, "directory "
+				    "'%s' of database '%s' does not exist", dir,
+				    db->path);
+			free(dir);
+			if (!ok)
+				return 1;
+		} else if (!S_ISREG(st.st_mode)) {
+			lsc_seterr(err, LSC_ENOTFOUND, errno, "database '%s' is "
+			    "not a regular file", db->path);
 			return 1;
 		}
 		/* The [db] section's S3 keys override [s3], as in repl.c. */
@@ -140,16 +154,51 @@ raise_fd_limit(size_t ndb)
 	return 0;
 }
 
-int
-cmd_replicate(int argc, char **argv)
+/* Set by SIGTERM/SIGINT while --restore-if-missing restores, before the
+ * event loop reads signals from its signalfd. */
+static volatile sig_atomic_t restore_stop;
+
+static void
+on_restore_signal(int sig)
 {
+	(void)sig;
+	restore_stop = 1;
+}
+
+/*
+ * --restore-if-missing, before anything else touches the databases.  A
+ * signal must be able to cut a long restore short, also as a container's
+ * PID 1, which the default action would not stop: a handler sets the
+ * flag the restore checks.  The loop then blocks the signals; one that
+ * came after the restores is seen through the flag.
+ */
+static int
+restore_step(const struct lsc_config *cfg, daemon_restore_fn restore,
+    struct lsc_err *err)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_restore_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return deploy_restore_missing(cfg, restore, &restore_stop, err);
+}
+
+int
+cmd_replicate(int argc, char **argv, daemon_restore_fn restore)
+{
+	enum { O_RESTORE = 256, O_NOWAIT };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "exec", required_argument, NULL, 'e' },
+		{ "restore-if-missing", no_argument, NULL, O_RESTORE },
+		{ "no-lock-wait", no_argument, NULL, O_NOWAIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *exec_cmd = NULL;
+	int restore_if_missing = 0, no_lock_wait = 0;
 	struct loop_opts lo = { 0 };
 	struct lsc_config *cfg = NULL;
 	struct lsc_err err = { 0 };
@@ -165,6 +214,14 @@ cmd_replicate(int argc, char **argv)
 			break;
 		case 'e':
 			exec_cmd = optarg;
+			break;
+		case O_RESTORE:
+			if (restore == NULL)
+				return usage();
+			restore_if_missing = 1;
+			break;
+		case O_NOWAIT:
+			no_lock_wait = 1;
 			break;
 		case 'h':
 			return usage_to(stdout, 0);
@@ -219,7 +276,10 @@ cmd_replicate(int argc, char **argv)
 		return 2;
 	}
 	if ((status = daemon_preflight(cfg, &err)) != 0 ||
-	    (status = raise_fd_limit(cfg->ndb)) != 0) {
+	    (status = raise_fd_limit(cfg->ndb)) != 0 ||
+	    (restore_if_missing && (status = restore_step(cfg, restore,
+	    &err)) != 0) ||
+	    (no_lock_wait && (status = deploy_lock_check(cfg, &err)) != 0)) {
 		if (err.msg[0])
 			fprintf(stderr, "litestream-c: %s\n", err.msg);
 		cfg_free(cfg);
@@ -246,8 +306,15 @@ cmd_replicate(int argc, char **argv)
 		notify_forget_env();
 	/* Before any thread: every thread inherits the blocked set. */
 	loop_block_signals();
+	if (restore_stop) {
+		log_info("stopped by a signal before replication started");
+		metrics_stop();
+		cfg_free(cfg);
+		return 0;
+	}
 	lo.config_path = argc == 0 ? config_path : NULL;
 	lo.exec_cmd = exec_cmd;
+	lo.no_lock_wait = no_lock_wait;
 	lo.workers = DEFAULT_WORKERS;
 	status = loop_run(cfg, &lo);
 	metrics_stop();

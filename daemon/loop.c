@@ -55,6 +55,14 @@
 #define WATCH_PAUSE_MS	1
 /* A database we could not watch is polled at least this often. */
 #define UNWATCHED_POLL_MS	1000
+/*
+ * Waiting for another process's lock (daemon/await.c): its close of the
+ * lock file wakes us, but the kernel raises that event a moment before it
+ * drops a dead holder's lock, so a try that follows the event and fails is
+ * repeated this soon, a few times, before the slow poll takes over.
+ */
+#define LOCK_KICK_MS	10
+#define LOCK_KICKS	5
 
 enum job_kind { JOB_STEP, JOB_FINAL };
 
@@ -66,6 +74,8 @@ struct dbjob {
 	int		 dirty;		/* the WAL changed since the last start */
 	int		 synced;	/* one step has succeeded */
 	int		 watched;	/* inotify covers it */
+	int		 lock_watch;	/* its lock file: 1 watched, -1 cannot be */
+	int		 lock_kicks;	/* quick retries left after a lock event */
 	int		 removing;	/* reload dropped it: final sync, free */
 	int		 final_done;
 	int		 rc;		/* the last step's result */
@@ -90,6 +100,7 @@ struct loop {
 	int		 stopping;	/* shutdown begun */
 	int		 ready;		/* every database synced once */
 	int64_t		 next_notify_ms;	/* next STATUS= scan (mono_ms) */
+	int		 lock_refused;	/* --no-lock-wait met a held lock: exit 1 */
 	pid_t		 child;		/* --exec; 0: none, -1: ended */
 	int		 child_status;
 	uint64_t	 left;		/* unshipped bytes after final syncs */
@@ -141,6 +152,7 @@ add_job(struct loop *L, const struct cfg_db *db, const struct cfg_s3 *s3)
 
 	j->item.run = job_run;
 	repl_init(&j->r, db, s3, &stop_steps);
+	j->r.no_lock_wait = L->o->no_lock_wait;
 	if (watch_add(L->watch, db->path, j, &err) == LSC_OK) {
 		j->watched = 1;
 	} else {
@@ -164,6 +176,8 @@ free_job(struct loop *L, size_t i)
 
 	if (j->watched)
 		watch_remove(L->watch, j->r.path, j);
+	if (j->lock_watch == 1)
+		watch_remove_file(L->watch, j);
 	repl_release(&j->r);
 	free(j);
 	L->jobs[i] = L->jobs[--L->n];
@@ -197,14 +211,83 @@ static void
 on_watch(void *ctx, void *owner, int what)
 {
 	struct loop *L = ctx;
+	struct dbjob *j = owner;
 
-	(void)what;	/* the step itself tells a commit from a replacement */
-	if (owner != NULL) {
-		mark_dirty(owner);
+	/* The step itself tells a commit from a replacement. */
+	if (j != NULL && j->nd.waiting != 0) {
+		/* A waiting database is tried at once, not a sync interval on:
+		 * it may just have appeared, or its lock come free. */
+		if (what & WATCH_LOCK)
+			j->lock_kicks = LOCK_KICKS;
+		j->dirty = 1;
+		if (!j->busy)
+			j->due_ms = mono_ms();
+		return;
+	}
+	if (what & (WATCH_DBWRITE | WATCH_LOCK))
+		return;		/* a checkpoint; a lock we already hold */
+	if (j != NULL) {
+		mark_dirty(j);
 		return;
 	}
 	for (size_t i = 0; i < L->n; i++)
 		mark_dirty(L->jobs[i]);
+}
+
+/* Shutdown with exit status 1; an --exec app is asked to stop first (its
+ * exit then starts ours, as for SIGTERM). */
+static void begin_stop(struct loop *L);
+
+static void
+refuse_lock(struct loop *L)
+{
+	L->lock_refused = 1;
+	if (L->child > 0)
+		kill(L->child, SIGTERM);
+	else
+		begin_stop(L);
+}
+
+/*
+ * After a step of a database that waits for another process's lock (or
+ * has just stopped waiting): watch the lock file for the holder's close,
+ * and say when to try again.  Returns the due time to use.
+ */
+static int64_t
+lock_wait(struct loop *L, struct dbjob *j, int64_t next)
+{
+	struct lsc_err err = { 0 };
+	const char *path = dblock_path(&j->r.lock);
+
+	if (j->nd.waiting != REPL_WAIT_LOCK) {
+		/* Ours now (or no longer wanted): stop watching. */
+		if (j->lock_watch == 1)
+			watch_remove_file(L->watch, j);
+		j->lock_watch = 0;
+		j->lock_kicks = 0;
+		return next;
+	}
+	if (j->r.no_lock_wait) {
+		if (!L->lock_refused && !L->stopping)
+			refuse_lock(L);		/* await.c logged why */
+		return INT64_MAX;
+	}
+	if (j->lock_watch == 0 && path != NULL) {
+		if (watch_add_file(L->watch, path, j, &err) == LSC_OK) {
+			j->lock_watch = 1;
+			/* The holder may have gone before the watch was set:
+			 * one more try, now that its close cannot be missed. */
+			return mono_ms();
+		}
+		j->lock_watch = -1;
+		log_db(LOG_WARN, j->r.path, "lock file not watched: tried "
+		    "every second instead\terror=\"%s\"", err.msg);
+	}
+	if (j->lock_kicks > 0) {
+		j->lock_kicks--;
+		return mono_ms() + LOCK_KICK_MS;
+	}
+	return next;
 }
 
 /* A step or final sync came back from the pool. */
@@ -224,13 +307,15 @@ on_done(struct loop *L, struct dbjob *j)
 	j->nd.synced = j->r.synced;
 	j->nd.failing = j->r.failing;
 	j->nd.synced_ms = j->r.synced_ms;
-	if (j->rc == LSC_OK && !j->synced) {
+	j->nd.waiting = (int)j->r.waiting;
+	if (j->rc == LSC_OK && !j->synced && !j->nd.waiting) {
 		j->synced = 1;
 		log_db(LOG_DEBUG, j->r.path, "first sync done");
 	}
 	next = repl_next_timer_ms(&j->r);
 	if (j->dirty) {
-		int64_t at = j->started_ms + j->r.cfg.sync_interval_ms;
+		int64_t at = j->nd.waiting ? mono_ms() :
+		    j->started_ms + j->r.cfg.sync_interval_ms;
 
 		if (at < next)
 			next = at;
@@ -242,6 +327,8 @@ on_done(struct loop *L, struct dbjob *j)
 		if (j->started_ms + iv < next)
 			next = j->started_ms + iv;
 	}
+	if (j->nd.waiting == REPL_WAIT_LOCK || j->lock_watch == 1)
+		next = lock_wait(L, j, next);
 	j->due_ms = next;
 }
 
@@ -451,13 +538,27 @@ read_signals(struct loop *L)
 static void
 check_ready(struct loop *L)
 {
+	size_t waiting = 0;
+
 	if (L->ready)
 		return;
-	for (size_t i = 0; i < L->n; i++)
-		if (!L->jobs[i]->synced)
+	for (size_t i = 0; i < L->n; i++) {
+		/* A database not there yet, or another process's, does not
+		 * hold the app back (await.c), nor READY (notify.c). */
+		if (L->jobs[i]->nd.waiting)
+			waiting++;
+		else if (!L->jobs[i]->synced)
 			return;
+	}
 	L->ready = 1;
-	log_info("every database has synced once\tdatabases=%zu", L->n);
+	/* READY=1 goes out on the loop's next pass, not after notify_tick's
+	 * once-a-second pause: an idle loop may not wake again for long. */
+	L->next_notify_ms = 0;
+	if (waiting > 0)
+		log_info("every database has synced once, except those "
+		    "waited for\tdatabases=%zu waiting=%zu", L->n, waiting);
+	else
+		log_info("every database has synced once\tdatabases=%zu", L->n);
 	if (L->o->exec_cmd != NULL && L->child == 0 && !L->stopping) {
 		L->child = exec_start(L->o->exec_cmd);
 		if (L->child < 0) {
@@ -656,7 +757,8 @@ loop_run(struct lsc_config *cfg, const struct loop_opts *o)
 		    "bytes=%llu", L.incomplete, (unsigned long long)L.left);
 	else
 		log_info("litestream-c shut down");
-	status = o->exec_cmd != NULL && L.child == -1 ? L.child_status :
+	status = L.lock_refused ? 1 :
+	    o->exec_cmd != NULL && L.child == -1 ? L.child_status :
 	    L.left > 0 ? 1 : 0;
 	teardown(&L);
 	return status;

@@ -14,6 +14,8 @@
 struct loop_opts {
 	const char	*config_path;	/* reloaded on SIGHUP; NULL: none */
 	const char	*exec_cmd;	/* --exec: run after the first sync */
+	int		 no_lock_wait;	/* --no-lock-wait: a database another
+					 * process holds stops us (exit 1) */
 	int		 workers;	/* size of the worker pool */
 };
 

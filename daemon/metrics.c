@@ -95,6 +95,7 @@ struct snap {
 	uint64_t	 generations, sync_errors;
 	uint64_t	 checkpoints[4];
 	int64_t		 last_sync_ns, pending_since_ns;
+	int		 waiting;	/* enum repl_wait */
 	char		 gen[GEN_ID_LEN + 1];
 	uint32_t	 index;
 	uint64_t	 offset;
@@ -117,6 +118,7 @@ take_snap(struct repl *r, struct snap *s)
 		s->checkpoints[m] = LOAD(&r->st.checkpoints[m]);
 	s->last_sync_ns = LOAD(&r->st.last_sync_ns);
 	s->pending_since_ns = LOAD(&r->st.pending_since_ns);
+	s->waiting = LOAD(&r->st.waiting);
 	pthread_mutex_lock(&r->st.lock);
 	memcpy(s->gen, r->st.gen, sizeof(s->gen));
 	s->index = r->st.index;
@@ -265,6 +267,25 @@ render_dbs(struct buf *b, const struct snap *v, size_t n, int64_t now,
 		    &v[i], err)) != LSC_OK ||
 		    (rc = buf_appendf(b, err, "} %.3f\n",
 		    (double)v[i].last_sync_ns / 1e9)) != LSC_OK)
+			return rc;
+	}
+
+	/* One sample per reason, 0 or 1, so each series exists from the
+	 * start and an alert can say "waiting for more than 10 minutes". */
+	if ((rc = head(b, "litestream_c_db_waiting", "gauge",
+	    "1 while the database is waited for: reason=\"database\" (its "
+	    "file does not exist yet) or reason=\"lock\" (another process "
+	    "replicates it).", err)) != LSC_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = db_sample(b, "litestream_c_db_waiting", &v[i],
+		    err)) != LSC_OK ||
+		    (rc = buf_appendf(b, err, ",reason=\"database\"} %d\n",
+		    v[i].waiting == REPL_WAIT_FILE)) != LSC_OK ||
+		    (rc = db_sample(b, "litestream_c_db_waiting", &v[i],
+		    err)) != LSC_OK ||
+		    (rc = buf_appendf(b, err, ",reason=\"lock\"} %d\n",
+		    v[i].waiting == REPL_WAIT_LOCK)) != LSC_OK)
 			return rc;
 	}
 

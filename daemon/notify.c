@@ -170,6 +170,10 @@ notify_wake_ms(void)
 int64_t
 notify_db_lag_ms(const struct notify_db *db, int64_t now_ms)
 {
+	/* No database yet, or another process ships it: nothing of ours
+	 * is behind. */
+	if (db->waiting)
+		return 0;
 	if (db->synced && !db->failing)
 		return 0;
 	return now_ms > db->synced_ms ? now_ms - db->synced_ms : 0;
@@ -178,10 +182,10 @@ notify_db_lag_ms(const struct notify_db *db, int64_t now_ms)
 void
 notify_update(const struct notify_db *dbs, size_t n, int64_t now_ms)
 {
-	char line[STATUS_MAX];
-	const struct notify_db *worst = NULL;
+	char line[STATUS_MAX], wait[STATUS_MAX / 2] = "";
+	const struct notify_db *worst = NULL, *waiter = NULL;
 	int64_t worst_ms = -1;
-	size_t synced = 0, failing = 0;
+	size_t synced = 0, failing = 0, waiting = 0, starting = 0;
 
 	if (!nt.enabled || (nt.ready_sent && now_ms < nt.next_scan_ms))
 		return;
@@ -189,8 +193,16 @@ notify_update(const struct notify_db *dbs, size_t n, int64_t now_ms)
 	for (size_t i = 0; i < n; i++) {
 		int64_t lag = notify_db_lag_ms(&dbs[i], now_ms);
 
+		if (dbs[i].waiting) {
+			/* Not there yet, or another process's: READY does
+			 * not wait for it (daemon/await.c). */
+			if (waiting++ == 0)
+				waiter = &dbs[i];
+			continue;
+		}
 		synced += dbs[i].synced != 0;
 		failing += dbs[i].failing != 0;
+		starting += !dbs[i].synced && !dbs[i].failing;
 		if (lag > worst_ms) {
 			worst_ms = lag;
 			worst = &dbs[i];
@@ -198,20 +210,34 @@ notify_update(const struct notify_db *dbs, size_t n, int64_t now_ms)
 	}
 	if (worst_ms < 0)
 		worst_ms = 0;
+	if (waiting > 0)
+		snprintf(wait, sizeof(wait), ", %zu waiting (%s: %s)", waiting,
+		    waiter->path, waiter->waiting == 2 ? "another process "
+		    "replicates it" : "no database yet");
 	/* Whole seconds, so the line (and a datagram) changes at most once a
 	 * second while a database falls behind, and never while all is well. */
-	if (synced < n)
+	if (synced + waiting < n && !nt.ready_sent) {
 		snprintf(line, sizeof(line), "starting: %zu of %zu databases "
-		    "synced, worst lag %" PRId64 "s (%s)", synced, n,
-		    worst_ms / 1000, worst->path);
-	else if (failing > 0)
-		snprintf(line, sizeof(line), "%zu databases, %zu failing, worst "
-		    "lag %" PRId64 "s (%s)", n, failing, worst_ms / 1000,
-		    worst->path);
-	else
+		    "synced, worst lag %" PRId64 "s (%s)%s", synced, n,
+		    worst_ms / 1000, worst->path, wait);
+	} else if (failing > 0 || starting > 0) {
+		/* Once READY, never "starting:" again: a database that a
+		 * reload added, or that appeared, is counted as starting. */
+		char what[64] = "";
+		int len = 0;
+
+		if (failing > 0)
+			len = snprintf(what, sizeof(what), "%zu failing, ", failing);
+		if (starting > 0 && len >= 0 && (size_t)len < sizeof(what))
+			snprintf(what + len, sizeof(what) - (size_t)len,
+			    "%zu starting, ", starting);
+		snprintf(line, sizeof(line), "%zu databases, %sworst lag %" PRId64
+		    "s (%s)%s", n, what, worst_ms / 1000, worst->path, wait);
+	} else {
 		snprintf(line, sizeof(line), "%zu databases, worst lag %" PRId64
-		    "s", n, worst_ms / 1000);
-	if (!nt.ready_sent && synced == n) {
+		    "s%s", n, worst_ms / 1000, wait);
+	}
+	if (!nt.ready_sent && synced + waiting == n) {
 		/* READY and the first healthy STATUS travel together. */
 		char msg[STATUS_MAX + sizeof("READY=1\nSTATUS=")];
 

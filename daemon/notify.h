@@ -36,6 +36,9 @@ struct notify_db {
 	int		 failing;	/* the last step failed */
 	int64_t		 synced_ms;	/* mono_ms() at the start of the last
 					 * successful step (or of the first) */
+	int		 waiting;	/* enum repl_wait: 1 no database file
+					 * yet, 2 another process's; neither
+					 * holds READY back, and its lag is 0 */
 };
 
 /* Read NOTIFY_SOCKET and WATCHDOG_USEC (honouring WATCHDOG_PID) once. */
@@ -77,6 +80,12 @@ int64_t	notify_wake_ms(void);
  * STATUS= line when its text changed, e.g.
  *	STATUS=3 databases, worst lag 0s
  *	STATUS=starting: 1 of 2 databases synced, worst lag 4s (/var/lib/app/b.db)
+ *	STATUS=2 databases, worst lag 0s, 1 waiting (/var/lib/app/c.db: no database yet)
+ *	STATUS=3 databases, 1 starting, worst lag 0s (/var/lib/app/c.db)
+ * A database waited for (no file yet, or another process's) counts as
+ * ready and shows no lag; once READY is sent the line never says
+ * "starting:" again, and a database that appears or is added later is
+ * counted as "starting" until its first sync.
  * After READY the scan runs at most once a second (the lag is shown in
  * whole seconds), so a busy loop over many databases pays little.
  */

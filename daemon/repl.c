@@ -27,6 +27,7 @@ repl_init(struct repl *r, const struct cfg_db *db,
 	cfg_s3_merge(&db->s3, global_s3, &r->s3);
 	r->sh.fd = -1;
 	r->sh.shm_fd = -1;
+	dblock_init(&r->lock);
 	r->last_ckpt_ms = mono_ms();
 	r->synced_ms = mono_ms();
 	r->next_retention_ms = mono_ms() + repl_retention_interval_ms(db);
@@ -54,6 +55,8 @@ repl_release(struct repl *r)
 	repl_close_db(r);
 	replica_free(r->replica);
 	cfg_s3_release(&r->s3);
+	/* Last: the next daemon may take over once we are done with it all. */
+	dblock_release(&r->lock);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -122,6 +125,9 @@ repl_open(struct repl *r, struct lsc_err *err)
 	    r->s3.max_retries, &r->replica, err)) != LSC_OK)
 		return rc;
 	r->replica->stop = r->stop;
+	/* Not there yet, or another process's (daemon/await.c). */
+	if ((rc = repl_await(r, err)) != LSC_OK)
+		return rc;
 	if ((rc = wal_db_open(r->path, &r->db, err)) != LSC_OK)
 		return rc;
 	if ((rc = shadow_init(&r->sh, r->path, r->cfg.meta_path, err)) != LSC_OK)
@@ -281,6 +287,11 @@ repl_step(struct repl *r)
 	int64_t start_ms = mono_ms();
 	int rc = step(r, &err);
 
+	if (r->waiting != REPL_WAIT_NONE) {
+		/* Nothing to sync yet, and no failure (await.c logged it). */
+		r->failing = 0;
+		return LSC_OK;
+	}
 	if (rc == CONTINUITY_LOST && r->db != NULL) {
 		/* Not an error: the one safe answer is a new generation. */
 		char reason[LSC_ERRLEN];
@@ -317,6 +328,8 @@ repl_next_timer_ms(const struct repl *r)
 {
 	int64_t now = mono_ms(), due = INT64_MAX;
 
+	if (r->waiting != REPL_WAIT_NONE)
+		return repl_await_next_ms(r);
 	if (r->db == NULL || r->failing)
 		return now + RETRY_MS;
 	/* Mirrors checkpoint_due(): only a WAL with more than our own row. */
@@ -342,6 +355,22 @@ repl_final(struct repl *r)
 	uint64_t left = 0;
 	int rc;
 
+	if (r->db == NULL && r->waiting == REPL_WAIT_FILE && r->replica != NULL) {
+		/* It may have appeared since the last step (an --exec app that
+		 * made it and exited): open it now, or it would never ship.
+		 * The open must not trade the final sync's stop flag for the
+		 * steps' (see below). */
+		volatile sig_atomic_t *stop = r->replica->stop;
+
+		rc = repl_open(r, &err);
+		r->replica->stop = stop;
+		if (rc != LSC_OK && r->waiting == REPL_WAIT_NONE) {
+			log_db(LOG_ERROR, r->path, "final sync impossible\t"
+			    "error=\"%s\"", err.msg);
+			return 1;
+		}
+		lsc_err_clear(&err);
+	}
 	if (r->db == NULL) {
 		if (!r->failing)
 			return 0;

@@ -15,6 +15,7 @@
 
 #include "common/config.h"
 #include "replica/replica.h"
+#include "wal/dblock.h"
 #include "wal/shadow.h"
 #include "wal/wal_db.h"
 
@@ -39,6 +40,7 @@ struct repl_stats {
 	/* Wall clock when capture first saw data the replica lacks; 0 when
 	 * the replica holds everything.  now - this is the replication lag. */
 	_Atomic int64_t	 pending_since_ns;
+	_Atomic int	 waiting;		/* enum repl_wait */
 	pthread_mutex_t	 lock;			/* guards the three below */
 	char		 gen[GEN_ID_LEN + 1];	/* "" until known */
 	uint32_t	 index;
@@ -52,6 +54,14 @@ stat_add(_Atomic uint64_t *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
+
+/* What a database that cannot be opened yet waits for (daemon/await.c);
+ * neither is a failure. */
+enum repl_wait {
+	REPL_WAIT_NONE = 0,
+	REPL_WAIT_FILE,		/* no database file yet (or still empty) */
+	REPL_WAIT_LOCK,		/* another process replicates it (dblock) */
+};
 
 struct repl {
 	struct cfg_db	 cfg;		/* borrowed strings: the config outlives us */
@@ -86,6 +96,12 @@ struct repl {
 					 * succeeded (repl_init's time before) */
 
 	struct repl_stats st;	/* for metrics; see above */
+
+	/* One daemon per database, and databases not there yet (await.c). */
+	struct dblock	 lock;		/* held from the first open to release */
+	enum repl_wait	 waiting;
+	int64_t		 wait_since_ms;	/* monotonic: when the wait began */
+	int		 no_lock_wait;	/* --no-lock-wait: say so, do not wait */
 };
 
 /* Prepare a repl for `db` (nothing is opened yet).  It registers itself
@@ -127,4 +143,10 @@ void	repl_stats_publish(struct repl *r);			/* repl.c */
 /* Data the replica lacks was just seen: start the lag clock if stopped. */
 void	repl_stats_pending(struct repl *r);			/* repl.c */
 int	repl_retention(struct repl *r, struct lsc_err *err);	/* retention.c */
+/* Before the first thing that touches the database or its local state:
+ * LSC_OK when its file is there and its lock is ours; else r->waiting says
+ * what it waits for (logged once) and the code is not an error. */
+int	repl_await(struct repl *r, struct lsc_err *err);	/* await.c */
+/* While waiting: when (mono_ms) to look again without an event. */
+int64_t	repl_await_next_ms(const struct repl *r);		/* await.c */
 int64_t	repl_retention_interval_ms(const struct cfg_db *cfg);	/* retention.c */

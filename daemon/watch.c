@@ -26,6 +26,8 @@ struct entry {
 struct wdir {
 	struct entry *v;
 	size_t	 n, cap;
+	int	 file;		/* a file watch (watch_add_file): every entry
+				 * is an owner of that one file */
 };
 
 struct watcher {
@@ -105,6 +107,48 @@ find(struct wdir *d, const char *base)
 	return bsearch(&key, d->v, d->n, sizeof(*d->v), cmp_entry);
 }
 
+/* The watch descriptor's entry, growing the array as needed. */
+static struct wdir *
+slot(struct watcher *w, int wd)
+{
+	if ((size_t)wd >= w->ndirs) {
+		size_t n = (size_t)wd + 1 > w->ndirs * 2 ? (size_t)wd + 1 :
+		    w->ndirs * 2;
+
+		w->dirs = xreallocarray(w->dirs, n, sizeof(*w->dirs));
+		memset(w->dirs + w->ndirs, 0, (n - w->ndirs) * sizeof(*w->dirs));
+		w->ndirs = n;
+	}
+	return &w->dirs[wd];
+}
+
+static void
+append(struct wdir *d, char *base, void *owner)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 4;
+		d->v = xreallocarray(d->v, d->cap, sizeof(*d->v));
+	}
+	d->v[d->n].base = base;
+	d->v[d->n].owner = owner;
+	d->n++;
+}
+
+/* Drop entry `e` of watch `wd`, and the watch with its last entry. */
+static void
+drop(struct watcher *w, size_t wd, struct entry *e)
+{
+	struct wdir *d = &w->dirs[wd];
+
+	free(e->base);
+	memmove(e, e + 1, (size_t)(d->v + d->n - (e + 1)) * sizeof(*e));
+	if (--d->n == 0) {
+		inotify_rm_watch(w->fd, (int)wd);
+		free(d->v);
+		memset(d, 0, sizeof(*d));
+	}
+}
+
 int
 watch_add(struct watcher *w, const char *db_path, void *owner,
     struct lsc_err *err)
@@ -126,29 +170,51 @@ watch_add(struct watcher *w, const char *db_path, void *owner,
 		return LSC_EIO;
 	}
 	free(dir);
-	if ((size_t)wd >= w->ndirs) {
-		size_t n = (size_t)wd + 1 > w->ndirs * 2 ? (size_t)wd + 1 :
-		    w->ndirs * 2;
-
-		w->dirs = xreallocarray(w->dirs, n, sizeof(*w->dirs));
-		memset(w->dirs + w->ndirs, 0, (n - w->ndirs) * sizeof(*w->dirs));
-		w->ndirs = n;
-	}
-	d = &w->dirs[wd];
+	d = slot(w, wd);
 	if (find(d, base) != NULL) {
 		free(base);
 		return lsc_seterr(err, LSC_ECONFIG, 0, "database '%s' is "
 		    "watched twice", db_path);
 	}
-	if (d->n == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 4;
-		d->v = xreallocarray(d->v, d->cap, sizeof(*d->v));
-	}
-	d->v[d->n].base = base;
-	d->v[d->n].owner = owner;
-	d->n++;
+	append(d, base, owner);
 	qsort(d->v, d->n, sizeof(*d->v), cmp_entry);
 	return LSC_OK;
+}
+
+int
+watch_add_file(struct watcher *w, const char *path, void *owner,
+    struct lsc_err *err)
+{
+	/* IN_CLOSE_WRITE: the holder keeps the lock file open for writing
+	 * until it lets go, and the kernel closes it when the holder dies. */
+	int wd = inotify_add_watch(w->fd, path, IN_CLOSE_WRITE |
+	    IN_DELETE_SELF | IN_MOVE_SELF);
+	struct wdir *d;
+
+	if (wd < 0)
+		return lsc_seterr(err, LSC_EIO, errno, "cannot watch '%s': %s",
+		    path, strerror(errno));
+	d = slot(w, wd);
+	d->file = 1;		/* a file's inode is never a watched directory */
+	append(d, xstrdup(""), owner);
+	return LSC_OK;
+}
+
+void
+watch_remove_file(struct watcher *w, void *owner)
+{
+	for (size_t wd = 0; wd < w->ndirs; wd++) {
+		struct wdir *d = &w->dirs[wd];
+
+		if (!d->file)
+			continue;
+		for (size_t i = 0; i < d->n; i++) {
+			if (d->v[i].owner == owner) {
+				drop(w, wd, &d->v[i]);
+				return;
+			}
+		}
+	}
 }
 
 void
@@ -160,18 +226,12 @@ watch_remove(struct watcher *w, const char *db_path, void *owner)
 	free(dir);
 	for (size_t wd = 0; wd < w->ndirs; wd++) {
 		struct wdir *d = &w->dirs[wd];
-		struct entry *e = find(d, base);
+		struct entry *e = d->file ? NULL : find(d, base);
 
 		if (e == NULL || e->owner != owner)
 			continue;
-		free(e->base);
-		memmove(e, e + 1, (size_t)(d->v + d->n - (e + 1)) * sizeof(*e));
-		if (--d->n == 0) {
-			/* The last database of this directory: drop the watch. */
-			inotify_rm_watch(w->fd, (int)wd);
-			free(d->v);
-			memset(d, 0, sizeof(*d));
-		}
+		/* With the last database of this directory, the watch goes. */
+		drop(w, wd, e);
 		break;
 	}
 	free(base);
@@ -195,6 +255,12 @@ dispatch(struct watcher *w, const struct inotify_event *ev, watch_fn fn,
 	if (ev->wd < 0 || (size_t)ev->wd >= w->ndirs)
 		return;
 	d = &w->dirs[ev->wd];
+	if (d->file) {
+		/* A lock file: closed by a writer, or removed or moved. */
+		for (size_t i = 0; i < d->n; i++)
+			fn(ctx, d->v[i].owner, WATCH_LOCK);
+		return;
+	}
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
 		/* The directory itself went: every database in it is gone
 		 * or moved, which their next step finds out. */
@@ -213,8 +279,9 @@ dispatch(struct watcher *w, const struct inotify_event *ev, watch_fn fn,
 		base[len - 4] = '\0';
 		what = WATCH_WAL;
 	} else if (ev->mask & IN_MODIFY) {
-		/* A write to the database file (a checkpoint): no new commit. */
-		return;
+		/* A write to the database file (a checkpoint): no new commit,
+		 * but the first page of a database being created. */
+		what = WATCH_DBWRITE;
 	} else {
 		what = WATCH_DB;
 	}

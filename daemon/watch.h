@@ -10,7 +10,11 @@
  * what replaces an inode: a file watch would stay on the old, unlinked
  * file after `mv new.db app.db`.  Writes to the -shm file are made
  * through mmap and raise no event; writes to the database file itself
- * (checkpoints) are ignored, since they never carry a new commit.
+ * (checkpoints) never carry a new commit: they are reported apart
+ * (WATCH_DBWRITE), for a database that is still being created.
+ *
+ * A lock file (wal/dblock.h) can be watched too, for its holder's close,
+ * so that a daemon waiting for the lock takes over at once.
  */
 #ifndef LSC_WATCH_H
 #define LSC_WATCH_H
@@ -22,6 +26,9 @@ enum watch_what {
 	WATCH_DB = 2,		/* the database file was made, moved or removed */
 	WATCH_LOST = 4,		/* events were dropped, or the directory went:
 				 * treat every database as changed */
+	WATCH_DBWRITE = 8,	/* the database file itself was written */
+	WATCH_LOCK = 16,	/* a watched lock file was closed by a writer
+				 * (its holder let go, or exited), or went */
 };
 
 /* Called for each database an event names; `owner` as given to
@@ -37,6 +44,13 @@ int	watch_fd(const struct watcher *w);
 int	watch_add(struct watcher *w, const char *db_path, void *owner,
 	    struct lsc_err *err);
 void	watch_remove(struct watcher *w, const char *db_path, void *owner);
+/* Watch the file `path` itself (it must exist): each close of it by a
+ * process that had it open for writing is reported as WATCH_LOCK to
+ * `owner`.  Several owners may watch one file. */
+int	watch_add_file(struct watcher *w, const char *path, void *owner,
+	    struct lsc_err *err);
+/* Stop reporting to `owner` (the watch goes with its last owner). */
+void	watch_remove_file(struct watcher *w, void *owner);
 /* Read what is pending (non-blocking) and report it. */
 void	watch_read(struct watcher *w, watch_fn fn, void *ctx);
 

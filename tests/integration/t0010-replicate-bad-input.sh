@@ -1,7 +1,8 @@
 #!/bin/sh
 # The daemon refuses bad input with one line naming what is wrong and a
-# non-zero status, and harms nothing: a missing database, unreadable and
-# malformed configs, an unwritable replica directory, a bad URL, usage.
+# non-zero status, and harms nothing: a database's missing directory,
+# unreadable and malformed configs, an unwritable replica directory, a bad
+# URL, usage.
 . "$(dirname "$0")/lib.sh"
 cd "$T"
 sqlite3 app.db "CREATE TABLE t(x)" >/dev/null
@@ -19,9 +20,10 @@ printf '[db "%s/app.db"]\nreplica = file://%s/rep\nsync-intervall = 1s\n' "$T" "
 expect 2 "bad.ini:3: unknown key 'sync-intervall'" "$LSC" replicate -c bad.ini
 printf '[db "%s/app.db"]\nreplica = file://%s/rep\nsync-interval = 1d\n' "$T" "$T" > bad2.ini
 expect 2 "bad2.ini:3: sync-interval: bad duration '1d'" "$LSC" replicate -c bad2.ini
-printf '[db "%s/missing.db"]\nreplica = file://%s/rep\n' "$T" "$T" > missing.ini
-expect 1 "database '$T/missing.db' does not exist" "$LSC" replicate -c missing.ini
-[ -e missing.db ] && fail "a missing database was created"
+# A missing database is waited for (t4500), but not a missing directory.
+printf '[db "%s/nodir/missing.db"]\nreplica = file://%s/rep\n' "$T" "$T" > missing.ini
+expect 1 "directory '$T/nodir' of database '$T/nodir/missing.db' does not exist" "$LSC" replicate -c missing.ini
+[ -e nodir ] && fail "a missing directory was created"
 expect 2 "must be file:///dir or s3://" "$LSC" replicate app.db ftp://x/y
 mkdir ro && chmod 555 ro
 if [ "$(id -u)" = 0 ] && [ -w ro ]; then

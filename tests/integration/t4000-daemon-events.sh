@@ -115,9 +115,10 @@ restore_check db3.db rep3
 echo "[db" > h.ini
 kill -HUP $D
 wait_for 10 grep -q "reload failed; keeping the running configuration" h.log || fail "bad config not refused"
-printf '[db "%s"]\nreplica = file://%s\n' "$T/missing.db" "$T/repx" > h.ini
+printf '[db "%s"]\nreplica = file://%s\n' "$T/nodir/missing.db" "$T/repx" > h.ini
 kill -HUP $D
-wait_for 10 grep -q "reload refused.*missing.db.*does not exist" h.log || fail "missing database not refused"
+wait_for 10 grep -q "reload refused.*directory .*nodir.* of database .*missing.db.* does not exist" h.log ||
+    fail "database in a missing directory not refused"
 kill -TERM $D; wait $D || fail "exit status $?"
 [ "$(ls rep1/generations)" = "$g1" ] || fail "db1 changed generation"
 restore_check db1.db rep1

@@ -113,7 +113,27 @@ main(void)
 	lag = p ? strtod(strchr(p, '}') + 2, NULL) : -1;
 	T_CHECK(lag >= 2.0 && lag < 10.0);
 	T_CHECK(has_line(t, "litestream_c_replication_lag_seconds{db=\"/data/c.db\"} 0.000"));
+	/* every database has both waiting series, 0 until it waits */
+	T_CHECK(has_line(t, "# TYPE litestream_c_db_waiting gauge"));
+	T_CHECK(has_line(t, "litestream_c_db_waiting{db=\"/data/a.db\","
+	    "reason=\"database\"} 0"));
+	T_CHECK(has_line(t, "litestream_c_db_waiting{db=\"/data/a.db\","
+	    "reason=\"lock\"} 0"));
 	free(t);
+	atomic_store(&r[0].st.waiting, REPL_WAIT_FILE);
+	atomic_store(&r[2].st.waiting, REPL_WAIT_LOCK);
+	t = render();
+	T_CHECK(has_line(t, "litestream_c_db_waiting{db=\"/data/a.db\","
+	    "reason=\"database\"} 1"));
+	T_CHECK(has_line(t, "litestream_c_db_waiting{db=\"/data/a.db\","
+	    "reason=\"lock\"} 0"));
+	T_CHECK(has_line(t, "litestream_c_db_waiting{db=\"/data/c.db\","
+	    "reason=\"database\"} 0"));
+	T_CHECK(has_line(t, "litestream_c_db_waiting{db=\"/data/c.db\","
+	    "reason=\"lock\"} 1"));
+	free(t);
+	atomic_store(&r[0].st.waiting, REPL_WAIT_NONE);
+	atomic_store(&r[2].st.waiting, REPL_WAIT_NONE);
 
 	/* caught up: the lag clock stops */
 	r[0].pos_offset = 8000;

@@ -177,6 +177,59 @@ test_ready_and_status(void)
 	T_EQ_STR(next_msg(), "STOPPING=1\nSTATUS=shutting down: final sync");
 }
 
+/* Databases waited for (daemon/await.c): no database file yet, or
+ * another process's.  They hold neither READY back nor show a lag. */
+static void
+test_waiting(void)
+{
+	struct notify_db r[3];
+
+	setenv("NOTIFY_SOCKET", sock_path, 1);
+	notify_init();
+	memset(r, 0, sizeof(r));
+	r[0].path = "/data/a.db";
+	r[1].path = "/data/new.db";
+	r[2].path = "/data/held.db";
+	r[1].waiting = 1;
+	r[1].synced_ms = 1000;		/* long ago: still no lag */
+	notify_update(r, 2, 5000);
+	T_EQ_STR(next_msg(), "STATUS=starting: 0 of 2 databases synced, "
+	    "worst lag 5s (/data/a.db), 1 waiting (/data/new.db: no database "
+	    "yet)");
+	T_EQ_INT(notify_db_lag_ms(&r[1], 5000), 0);
+	r[0].synced = 1;
+	r[0].synced_ms = 5000;
+	notify_update(r, 2, 5100);
+	T_EQ_STR(next_msg(), "READY=1\nSTATUS=2 databases, worst lag 0s, "
+	    "1 waiting (/data/new.db: no database yet)");
+	/* It appears: not synced yet, and still no going back on READY. */
+	r[1].waiting = 0;
+	r[1].synced_ms = 6000;
+	notify_update(r, 2, 6200);
+	T_EQ_STR(next_msg(), "STATUS=2 databases, 1 starting, worst lag 0s "
+	    "(/data/new.db)");
+	T_EQ_STR(next_msg(), "");
+	r[1].synced = 1;
+	notify_update(r, 2, 7300);
+	T_EQ_STR(next_msg(), "STATUS=2 databases, worst lag 0s");
+	/* Failing and starting at once, after READY. */
+	r[1].synced = 0;
+	r[0].failing = 1;
+	notify_update(r, 2, 8400);
+	T_EQ_STR(next_msg(), "STATUS=2 databases, 1 failing, 1 starting, "
+	    "worst lag 3s (/data/a.db)");
+	r[0].failing = 0;
+
+	/* Every database waited for: ready at once, no worst to name. */
+	notify_init();
+	r[0].waiting = 2;
+	r[1].waiting = 1;
+	r[2].waiting = 2;
+	notify_update(r, 3, 7000);
+	T_EQ_STR(next_msg(), "READY=1\nSTATUS=3 databases, worst lag 0s, "
+	    "3 waiting (/data/a.db: another process replicates it)");
+}
+
 static void
 test_edge_cases(void)
 {
@@ -205,6 +258,7 @@ main(void)
 	test_silent_without_socket();
 	test_watchdog();
 	test_ready_and_status();
+	test_waiting();
 	test_edge_cases();
 	close(sock);
 	unlink(sock_path);
