@@ -5,6 +5,7 @@
 #   make run      deps + build + the daemon on a demo database (./demo/)
 #   make test     deps + build + every test (unit, then integration)
 #   make check    the tests again under ASan+UBSan (objects in build/san/)
+#   make crash-test  the crash-point loop in full (N up to 30 per point)
 #   make install  PREFIX=/usr/local DESTDIR=: binary, example config, units
 #   make clean
 PREFIX     ?= /usr/local
@@ -84,6 +85,13 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT) $(TOOLS)
 	@tests/run-all.sh $(BUILD)
 
+# The bounded crash-point loop runs in `make test` (N up to 2 per point);
+# this runs it in full, plus more kill -9 runs during spilling transactions.
+crash-test: deps
+	@$(MAKE) --no-print-directory all $(TOOLS)
+	@CRASH_MAX_N=30 RUNS=30 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t1300
+	@CRASH_MAX_N=30 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t1400
+
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined test
 	@tests/lint.sh
@@ -107,5 +115,5 @@ install: all
 clean:
 	rm -rf build demo
 
-.PHONY: all deps unit test check run install clean
+.PHONY: all deps unit test crash-test check run install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
