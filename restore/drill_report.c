@@ -38,6 +38,13 @@ human(uint64_t n, char *out, size_t len)
 	snprintf(out, len, "%.1f %s", v, units[u]);
 }
 
+/* "s" unless n is 1. */
+static const char *
+plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /* The object's last path element, for pass lines (failures show it all). */
 static const char *
 base(const char *key)
@@ -74,9 +81,9 @@ text_restore(const struct drill_restore *rs, FILE *fp)
 	char b[32];
 
 	human(rs->db_bytes, b, sizeof(b));
-	fprintf(fp, "generation %s, snapshot %s + %" PRIu64 " WAL segments: %"
-	    PRIu64 " commits, %s", rs->gen, base(rs->snapshot), rs->segments,
-	    rs->commits, b);
+	fprintf(fp, "generation %s, snapshot %s + %" PRIu64 " WAL segment%s: %"
+	    PRIu64 " commit%s, %s", rs->gen, base(rs->snapshot), rs->segments,
+	    plural(rs->segments), rs->commits, plural(rs->commits), b);
 }
 
 static void
@@ -184,7 +191,11 @@ text_sql(const struct drill_sql *s, FILE *fp)
 		const struct drill_query *q = &s->v[i];
 
 		text_head(&q->ck, 1, fp);
-		fprintf(fp, "%s -> %s", q->sql, q->result ? q->result : "NULL");
+		/* Long texts are cut here; --json has them whole. */
+		fprintf(fp, "%.100s%s -> %.100s%s", q->sql,
+		    strlen(q->sql) > 100 ? "..." : "",
+		    q->result ? q->result : "NULL",
+		    q->result && strlen(q->result) > 100 ? "..." : "");
 		if (q->ck.status == DRILL_PASS) {
 			fputc('\n', fp);
 		} else {
