@@ -92,6 +92,10 @@ text_chain(const struct drill_chain *c, FILE *fp)
 	char b[32], r[32];
 
 	text_head(&c->ck, 0, fp);
+	if (c->generations == 0 && c->ck.status == DRILL_FAIL) {
+		text_why(&c->ck, fp);
+		return;
+	}
 	human(c->bytes, b, sizeof(b));
 	human(c->bytes_read, r, sizeof(r));
 	fprintf(fp, "%" PRIu64 " generation%s, %" PRIu64 " snapshots, %" PRIu64
