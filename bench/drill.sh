@@ -10,6 +10,7 @@
 # first, then one after 5% of the rows were rewritten across a
 # checkpoint) and some WAL after the second, so the drill's replay check
 # has an older snapshot to replay from.  Run by hand; not part of make test.
+# KEEP=1 keeps the work directory (printed) for profiling.
 set -eu
 MB=${1:-100}
 RUNS=${2:-3}
@@ -18,8 +19,9 @@ LSC=$ROOT/build/litestream-c
 LS=$ROOT/node_modules/@flydotio/litestream-linux-x64/litestream
 PY=/usr/bin/python3
 W=$(mktemp -d /tmp/lsc-drill-bench.XXXXXX)
+[ "${KEEP:-0}" != 1 ] || echo "work directory: $W"
 DPID=""
-trap '[ -z "$DPID" ] || kill "$DPID" 2>/dev/null; rm -rf "$W"' EXIT
+trap '[ -z "$DPID" ] || kill "$DPID" 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$W"' EXIT
 [ -x /usr/bin/time ] || { echo "GNU time (/usr/bin/time) is missing"; exit 1; }
 
 $PY - "$W/app.db" "$MB" <<'EOF'

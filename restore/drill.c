@@ -58,16 +58,16 @@ set_fail(struct drill *d, struct drill_check *ck, const struct lsc_err *err)
 	drill_set(ck, DRILL_FAIL, drill_find_key(&d->cat, err->msg), err->msg);
 }
 
-/* The newest object time of a plan: the state it restores. */
-static int64_t
-plan_time(const struct restore_plan *p)
+/* The newest object of a plan: its time is that of the state restored. */
+static const struct cat_obj *
+plan_newest(const struct restore_plan *p)
 {
-	int64_t t = p->snap->mtime_ns;
+	const struct cat_obj *o = p->snap;
 
 	for (size_t i = 0; i < p->nseg; i++)
-		if (p->segs[i]->mtime_ns > t)
-			t = p->segs[i]->mtime_ns;
-	return t;
+		if (p->segs[i]->mtime_ns > o->mtime_ns)
+			o = p->segs[i];
+	return o;
 }
 
 static void
@@ -78,7 +78,7 @@ note_restore(struct drill_restore *rs, const struct restore_plan *p,
 	free(rs->snapshot);
 	rs->snapshot = xstrdup(p->snap->key);
 	rs->segments = p->nseg;
-	rs->state_ns = plan_time(p);
+	rs->state_ns = plan_newest(p)->mtime_ns;
 	if (st != NULL) {
 		rs->commits = st->commits;
 		rs->db_bytes = st->db_bytes;
@@ -138,9 +138,10 @@ check_latest(struct drill *d)
 
 		fmt_rfc3339(l->rs.state_ns, 0, ts, sizeof(ts));
 		why = xasprintf("RPO %.1fs is over --max-lag %.1fs: the newest "
-		    "restorable object is from %s; is the replica still being "
-		    "updated?", l->rpo_ms / 1000.0, d->o->max_lag_ms / 1000.0, ts);
-		drill_set(&l->ck, DRILL_FAIL, NULL, why);
+		    "restorable object, '%s', is from %s; is the replica still "
+		    "being updated?", l->rpo_ms / 1000.0, d->o->max_lag_ms / 1000.0,
+		    plan_newest(&d->latest)->key, ts);
+		drill_set(&l->ck, DRILL_FAIL, plan_newest(&d->latest)->key, why);
 		free(why);
 		return;
 	}
