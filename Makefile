@@ -108,7 +108,8 @@ install: all
 	install -m 644 litestream-c.ini $(DESTDIR)$(PREFIX)/share/doc/litestream-c/
 	install -m 644 systemd/README.md $(DESTDIR)$(PREFIX)/share/doc/litestream-c/
 	@# The units name /usr/local/bin/litestream-c: follow PREFIX.
-	for u in litestream-c.service litestream-c-restore@.service; do \
+	for u in litestream-c.service litestream-c-restore@.service \
+	    litestream-c-drill@.service litestream-c-drill@.timer; do \
 	    sed 's|/usr/local/|$(PREFIX)/|g' "systemd/$$u" > "$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u" && \
 	    chmod 644 "$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u" || exit 1; done
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/daemon.h"
+#include "restore/drill.h"
 #include "restore/missing.h"
 #include "restore/restore_cmd.h"
 
@@ -28,6 +29,11 @@ static const char usage_text[] =
 "  snapshots   [-c CONFIG] [--json] (DB_PATH | REPLICA_URL)\n"
 "  wal         [-c CONFIG] [--json] (DB_PATH | REPLICA_URL)\n"
 "  databases   [-c CONFIG] [--json] list the configured databases\n"
+"  drill [-c CONFIG] [--json] [--targets N] [--max-lag DURATION]\n"
+"        [--sql QUERY]... [--tmpdir DIR] [--generation ID]\n"
+"        [--prom-file PATH] (DB_PATH | REPLICA_URL)\n"
+"                                   prove that the replica restores\n"
+"                                   (see 'litestream-c drill --help')\n"
 "  version                          print the version\n"
 "  help                             print this text\n"
 "\n"
@@ -52,6 +58,8 @@ main(int argc, char **argv)
 		return cmd_wal(argc - 1, argv + 1);
 	if (strcmp(cmd, "databases") == 0)
 		return cmd_databases(argc - 1, argv + 1);
+	if (strcmp(cmd, "drill") == 0)
+		return cmd_drill(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("litestream-c %s\n", LSC_VERSION);
 		return 0;

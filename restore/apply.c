@@ -3,7 +3,8 @@
  * The streaming apply engine (contract in apply.h).  The result is what
  * SQLite's own checkpoint of each index's WAL would leave in the database
  * file: every committed frame's page at (pgno - 1) * page_size, in log
- * order, then the file cut to the last commit's size.
+ * order, then the file cut to the last commit's size.  With no file
+ * (fd -1) the same checks run and only the writes are left out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +72,8 @@ apply_snapshot_feed(void *ctx, const void *data, size_t len,
 
 		memcpy(a->dbhdr + a->snap_len, data, n < len ? n : len);
 	}
-	if (pwrite_full(a->fd, data, len, (off_t)a->snap_len) != 0)
+	if (a->fd >= 0 &&
+	    pwrite_full(a->fd, data, len, (off_t)a->snap_len) != 0)
 		return lsc_seterr(err, LSC_EIO, errno,
 		    "cannot write the restored database: %s", strerror(errno));
 	a->snap_len += len;
@@ -99,13 +101,25 @@ apply_snapshot_end(struct db_apply *a, struct lsc_err *err)
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
 		    "snapshot '%s' is %" PRIu64 " bytes, not a whole number of "
 		    "%" PRIu32 "-byte pages", a->snap_key, a->snap_len, ps);
-	a->page_size = ps;
+	apply_use_page_size(a, ps);
 	a->db_pages = (uint32_t)(a->snap_len / ps);
+	return LSC_OK;
+}
+
+void
+apply_use_page_size(struct db_apply *a, uint32_t ps)
+{
+	a->page_size = ps;
+	free(a->frame);
+	free(a->pend);
 	a->frame = xmalloc(wal_frame_len(ps));
+	a->pend = NULL;
+	a->pend_cap = 0;
+	if (a->fd < 0)
+		return;		/* verify only: pending frames are not kept */
 	a->pend_cap = APPLY_PENDING_MEM < wal_frame_len(ps) ?
 	    wal_frame_len(ps) : APPLY_PENDING_MEM;
 	a->pend = xmalloc(a->pend_cap);
-	return LSC_OK;
 }
 
 void
@@ -130,9 +144,10 @@ apply_segment_begin(struct db_apply *a, const char *key, uint64_t offset,
 {
 	if (offset != a->pos)
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
-		    "gap in generation %s index %08" PRIx32 ": expected offset %"
+		    "%s in generation %s index %08" PRIx32 ": expected offset %"
 		    PRIu64 " (%" PRIx64 "), found %" PRIu64 " (%" PRIx64 ") in '%s'",
-		    a->gen, a->index, a->pos, a->pos, offset, offset, key);
+		    offset > a->pos ? "gap" : "overlap", a->gen, a->index, a->pos,
+		    a->pos, offset, offset, key);
 	a->key = key;
 	return LSC_OK;
 }
@@ -233,10 +248,13 @@ frame_done(struct db_apply *a, uint64_t at, struct lsc_err *err)
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
 		    "corrupt WAL segment '%s': frame at offset %" PRIu64 " breaks "
 		    "the checksum chain", a->key, at);
-	if (a->pend_len + flen > a->pend_cap && (rc = spill(a, err)) != LSC_OK)
-		return rc;
-	memcpy(a->pend + a->pend_len, a->frame, flen);
-	a->pend_len += flen;
+	if (a->fd >= 0) {
+		if (a->pend_len + flen > a->pend_cap &&
+		    (rc = spill(a, err)) != LSC_OK)
+			return rc;
+		memcpy(a->pend + a->pend_len, a->frame, flen);
+		a->pend_len += flen;
+	}
 	a->pend_frames++;
 	if (fh.commit == 0)
 		return LSC_OK;
@@ -310,17 +328,22 @@ apply_index_end(struct db_apply *a, struct lsc_err *err)
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
 		    "WAL index %08" PRIx32 " of generation %s ends inside its "
 		    "header ('%s')", a->index, a->gen, a->key);
-	if (a->pend_frames > 0 || a->frame_have > 0)
+	if (a->pend_frames > 0 || a->frame_have > 0) {
 		log_info("ignoring WAL after the last commit\tgeneration=%s "
 		    "index=%08" PRIx32 " offset=%" PRIu64 " frames=%" PRIu64
 		    " partial_bytes=%zu", a->gen, a->index, a->last_commit_end,
 		    a->pend_frames, a->frame_have);
+		a->dropped_frames += a->pend_frames;
+		a->dropped_bytes += a->frame_have;
+		a->dropped_key = a->key;
+	}
 	a->pend_len = 0;
 	a->spool_len = 0;
 	a->pend_frames = 0;
 	a->frame_have = 0;
 	if (a->index_commits > 0) {
-		if (ftruncate(a->fd, (off_t)a->commit_pages * a->page_size) != 0)
+		if (a->fd >= 0 &&
+		    ftruncate(a->fd, (off_t)a->commit_pages * a->page_size) != 0)
 			return lsc_seterr(err, LSC_EIO, errno,
 			    "cannot truncate the restored database: %s",
 			    strerror(errno));

@@ -25,6 +25,12 @@
  *
  * Pending (uncommitted) frames live in memory up to APPLY_PENDING_MEM
  * bytes, then spill to an unnamed temp file in `spool_dir`.
+ *
+ * Verify only: with fd -1 nothing is written and nothing is kept, but
+ * every check above still runs and the counts still add up (the drill's
+ * chain check reads objects this way, so it verifies exactly what a
+ * restore would).  Pending frames are then only counted, so memory is one
+ * frame and spool_dir is never used.
  */
 #ifndef LSC_APPLY_H
 #define LSC_APPLY_H
@@ -40,7 +46,8 @@
 #define SQLITE_HDR_LEN		100
 
 struct db_apply {
-	int		 fd;		/* borrowed: the file being built */
+	int		 fd;		/* borrowed: the file being built; -1:
+					   verify only */
 	const char	*spool_dir;	/* borrowed: where pending may spill */
 	const char	*gen;		/* borrowed: for messages */
 	volatile sig_atomic_t *stop;	/* may be NULL: set to abort */
@@ -75,12 +82,26 @@ struct db_apply {
 	uint64_t	 last_commit_end;	/* index offset after that commit */
 	uint64_t	 frames, commits, indexes;
 	uint32_t	 db_pages;	/* db size after everything applied */
+	/* Dropped at index ends: whole frames after the last commit, and
+	 * the bytes of a torn last frame.  Neither writer ships these
+	 * (format doc §3: only committed frames), so they are suspect. */
+	uint64_t	 dropped_frames, dropped_bytes;
+	const char	*dropped_key;	/* borrowed: a segment that had some */
 };
 
-/* Start on `fd` (empty, open read-write). Cannot fail. */
+/*
+ * Start on `fd` (empty, open read-write), or -1 to verify only. Cannot
+ * fail.  `spool_dir` and `gen` are borrowed until apply_release.
+ */
 void	apply_init(struct db_apply *a, int fd, const char *spool_dir,
 	    const char *gen);
 void	apply_release(struct db_apply *a);
+/*
+ * Verify WAL without a snapshot: take `page_size` (a power of two from
+ * WAL_MIN_PAGE to WAL_MAX_PAGE, checked by the caller) as the snapshot's
+ * page size.  Call instead of the snapshot steps, before any index.
+ */
+void	apply_use_page_size(struct db_apply *a, uint32_t page_size);
 
 /* Snapshot: begin, feed its bytes (a sink; ctx is the db_apply), end. */
 void	apply_snapshot_begin(struct db_apply *a, const char *key);

@@ -24,6 +24,7 @@
 #include "common/fsutil.h"
 #include "common/xmalloc.h"
 #include "restore/catalog.h"
+#include "restore/json.h"
 #include "restore/restore_cmd.h"
 #include "restore/target.h"
 
@@ -83,21 +84,6 @@ table_print(const struct table *t, FILE *fp)
 		}
 	}
 	free(w);
-}
-
-static void
-json_str(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			fputc(*p, fp);
-	}
-	fputc('"', fp);
 }
 
 static char *

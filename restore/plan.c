@@ -18,7 +18,7 @@ within(const struct plan_opts *o, const struct cat_obj *x)
 	return 1;
 }
 
-/* The newest snapshot within the bounds, or NULL. */
+/* The newest (or with o->oldest, the oldest) snapshot in bounds, or NULL. */
 static const struct cat_obj *
 pick_snapshot(const struct cat_gen *g, const struct plan_opts *o)
 {
@@ -29,8 +29,13 @@ pick_snapshot(const struct cat_gen *g, const struct plan_opts *o)
 
 		if (!within(o, s))
 			continue;
-		if (best == NULL || s->mtime_ns > best->mtime_ns ||
-		    (s->mtime_ns == best->mtime_ns && s->index > best->index))
+		if (best == NULL)
+			best = s;
+		else if (!o->oldest && (s->mtime_ns > best->mtime_ns ||
+		    (s->mtime_ns == best->mtime_ns && s->index > best->index)))
+			best = s;
+		else if (o->oldest && (s->mtime_ns < best->mtime_ns ||
+		    (s->mtime_ns == best->mtime_ns && s->index < best->index)))
 			best = s;
 	}
 	return best;

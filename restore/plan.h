@@ -9,7 +9,8 @@
  *    within the bounds is newest wins (ties: the later-created, then the
  *    greater id, so the choice is deterministic).
  *  - Snapshot: the newest (by time; ties by index) with time <= T and
- *    index <= N.
+ *    index <= N; with `oldest`, the oldest one (by time; ties by index)
+ *    instead, whose chain replays the most WAL (the drill's replay).
  *  - Segments: the generation's segments in (index, offset) order, from
  *    the snapshot's index up (lower indexes are ignored: they are not
  *    needed and may be half-deleted by retention), stopping at the first
@@ -37,6 +38,7 @@ struct plan_opts {
 	int64_t		 ts_ns;		/* bound: object time <= ts_ns */
 	int		 has_index;
 	uint32_t	 index;		/* bound: index <= index */
+	int		 oldest;	/* from the oldest snapshot in bounds */
 };
 
 struct restore_plan {

@@ -32,8 +32,8 @@ lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
  * Stream object `key` through the LZ4 reader into `sink`.  Errors name the
  * object: messages that do not already mention it get it as a prefix.
  */
-static int
-fetch(struct replica *r, const char *key, lsc_sink_fn sink, void *ctx,
+int
+restore_fetch(struct replica *r, const char *key, lsc_sink_fn sink, void *ctx,
     struct lsc_err *err)
 {
 	struct lsc_err e = { 0 };
@@ -82,19 +82,36 @@ sqlite_uri(const char *path)
 }
 
 int
-restore_check_integrity(const char *path, struct lsc_err *err)
+restore_open_readonly(const char *path, sqlite3 **out, struct lsc_err *err)
 {
 	char *uri = sqlite_uri(path);
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc, src;
+	int src;
 
 	/* immutable: no locks, no -wal or -shm; the file is ours alone. */
 	src = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
 	    NULL);
-	if (src == SQLITE_OK)
-		src = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st,
-		    NULL);
+	free(uri);
+	if (src != SQLITE_OK) {
+		src = lsc_seterr(err, LSC_ESQLITE, src, "cannot open '%s': %s",
+		    path, db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+		sqlite3_close(db);
+		return src;
+	}
+	*out = db;
+	return LSC_OK;
+}
+
+int
+restore_check_integrity(const char *path, struct lsc_err *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	if ((rc = restore_open_readonly(path, &db, err)) != LSC_OK)
+		return rc;
+	src = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
 	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *res = (const char *)sqlite3_column_text(st, 0);
 
@@ -106,12 +123,10 @@ restore_check_integrity(const char *path, struct lsc_err *err)
 			    res ? res : "(null)");
 	} else {
 		rc = lsc_seterr(err, LSC_ESQLITE, src,
-		    "cannot check the restored database: %s",
-		    db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+		    "cannot check the restored database: %s", sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	free(uri);
 	return rc;
 }
 
@@ -171,7 +186,7 @@ apply_segments(struct replica *r, const struct restore_plan *p,
 		}
 		log_debug("applying WAL segment\tkey=%s", s->key);
 		if ((rc = apply_segment_begin(a, s->key, s->offset, err)) == LSC_OK)
-			rc = fetch(r, s->key, apply_wal_feed, a, err);
+			rc = restore_fetch(r, s->key, apply_wal_feed, a, err);
 	}
 	if (rc == LSC_OK && p->nseg > 0)
 		rc = apply_index_end(a, err);
@@ -181,6 +196,14 @@ apply_segments(struct replica *r, const struct restore_plan *p,
 int
 restore_build(struct replica *r, const struct restore_plan *p,
     const char *output, volatile sig_atomic_t *stop,
+    struct restore_stats *st, struct lsc_err *err)
+{
+	return restore_build_flags(r, p, output, 0, stop, st, err);
+}
+
+int
+restore_build_flags(struct replica *r, const struct restore_plan *p,
+    const char *output, unsigned flags, volatile sig_atomic_t *stop,
     struct restore_stats *st, struct lsc_err *err)
 {
 	char *dir = fs_dirname(output);
@@ -204,14 +227,16 @@ restore_build(struct replica *r, const struct restore_plan *p,
 	log_info("restoring\tgeneration=%s snapshot=%s segments=%zu", p->gen->id,
 	    p->snap->key, p->nseg);
 	apply_snapshot_begin(&a, p->snap->key);
-	if ((rc = fetch(r, p->snap->key, apply_snapshot_feed, &a, err)) != LSC_OK ||
+	if ((rc = restore_fetch(r, p->snap->key, apply_snapshot_feed, &a,
+	    err)) != LSC_OK ||
 	    (rc = apply_snapshot_end(&a, err)) != LSC_OK ||
 	    (rc = apply_segments(r, p, &a, err)) != LSC_OK)
 		goto out;
-	if ((rc = restore_check_integrity(tmp, err)) != LSC_OK)
+	if (!(flags & RESTORE_NO_CHECK) &&
+	    (rc = restore_check_integrity(tmp, err)) != LSC_OK)
 		goto out;
 	remove_sidecars(tmp);
-	if (fsync(fd) != 0) {
+	if (!(flags & RESTORE_NO_SYNC) && fsync(fd) != 0) {
 		rc = lsc_seterr(err, LSC_EIO, errno, "cannot fsync '%s': %s", tmp,
 		    strerror(errno));
 		goto out;
@@ -226,14 +251,17 @@ restore_build(struct replica *r, const struct restore_plan *p,
 	if ((rc = rename_noreplace(tmp, output, err)) != LSC_OK)
 		goto out;
 	/* The data is already durable; only the rename could be lost. */
-	if (fs_fsync_dir(dir, &dirr) != LSC_OK)
+	if (!(flags & RESTORE_NO_SYNC) && fs_fsync_dir(dir, &dirr) != LSC_OK)
 		log_warn("%s", dirr.msg);
 	if (st != NULL) {
 		st->db_bytes = (uint64_t)a.db_pages * a.page_size;
+		st->page_size = a.page_size;
 		st->segments = p->nseg;
 		st->indexes = a.indexes;
 		st->frames = a.frames;
 		st->commits = a.commits;
+		st->dropped_frames = a.dropped_frames;
+		st->dropped_bytes = a.dropped_bytes;
 	}
 out:
 	if (fd >= 0)

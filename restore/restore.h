@@ -19,16 +19,26 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/lz4frame.h"
 #include "replica/replica.h"
 #include "restore/plan.h"
 
+struct sqlite3;
+
 struct restore_stats {
 	uint64_t	 db_bytes;	/* size of the restored database */
+	uint32_t	 page_size;
 	uint64_t	 segments;	/* WAL segments applied */
 	uint64_t	 indexes;	/* WAL indexes applied */
 	uint64_t	 frames;	/* committed frames written */
 	uint64_t	 commits;
+	uint64_t	 dropped_frames;	/* after an index's last commit */
+	uint64_t	 dropped_bytes;		/* of a torn last frame */
 };
+
+/* restore_build_flags: leave out steps a throwaway copy does not need. */
+#define RESTORE_NO_CHECK	0x1	/* no PRAGMA integrity_check */
+#define RESTORE_NO_SYNC		0x2	/* no fsync of the file or directory */
 
 /*
  * Build `output` from plan `p` (made from this replica's catalog).  `stop`
@@ -39,6 +49,26 @@ struct restore_stats {
 int	restore_build(struct replica *r, const struct restore_plan *p,
 	    const char *output, volatile sig_atomic_t *stop,
 	    struct restore_stats *st, struct lsc_err *err);
+/* The same, with RESTORE_* `flags` (0: exactly restore_build). */
+int	restore_build_flags(struct replica *r, const struct restore_plan *p,
+	    const char *output, unsigned flags, volatile sig_atomic_t *stop,
+	    struct restore_stats *st, struct lsc_err *err);
+
+/*
+ * Stream object `key` from the replica through the LZ4 reader (which
+ * checks the frame and its content checksum) into `sink`.  LSC_OK only
+ * once the whole frame was verified; errors name the object.
+ */
+int	restore_fetch(struct replica *r, const char *key, lsc_sink_fn sink,
+	    void *ctx, struct lsc_err *err);
+
+/*
+ * Open the database file at `path` read-only and immutable (no locks, no
+ * -wal or -shm file appears); *out is for sqlite3_close.  On failure
+ * *out is untouched and `err` says why.
+ */
+int	restore_open_readonly(const char *path, struct sqlite3 **out,
+	    struct lsc_err *err);
 
 /*
  * Run `PRAGMA integrity_check` on the database file at `path`, opened

@@ -6,6 +6,9 @@
  * dropped, bad salts, broken checksum chains, bad headers and gaps are
  * refused with the segment and offset named, the file is cut to the last
  * commit's size, and big transactions spill to disk and still apply.
+ * Verify-only mode (fd -1, the drill's chain check) refuses exactly the
+ * same input, counts the same commits and dropped frames, and never
+ * writes or spools.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -226,16 +229,20 @@ test_tail(int be)
 	}
 }
 
-/* Feed one corrupted WAL; expect LSC_ECORRUPT and `what` in the message. */
+/*
+ * Feed one corrupted WAL; expect LSC_ECORRUPT and `what` in the message,
+ * both building a file and verifying only.
+ */
 static void
 expect_corrupt(int be, struct wb *w, const char *what)
 {
+	for (int verify = 0; verify <= 1; verify++) {
 	struct lsc_err err = { 0 };
 	struct db_apply a;
-	int fd = tmpfd();
+	int fd = verify ? -1 : tmpfd();
 	int rc;
 
-	apply_init(&a, fd, "/tmp", GEN);
+	apply_init(&a, fd, verify ? "/nonexistent" : "/tmp", GEN);
 	T_EQ_INT(give_snapshot(&a, w->h.page_size, 3, &err), LSC_OK);
 	apply_index_begin(&a, 0);
 	rc = give_segment(&a, w, 0, w->len, 1000, "generations/x/wal/seg", &err);
@@ -247,7 +254,9 @@ expect_corrupt(int be, struct wb *w, const char *what)
 	if (strstr(err.msg, what) == NULL)
 		printf("  be=%d: '%s' lacks '%s'\n", be, err.msg, what);
 	apply_release(&a);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	}
 }
 
 static void
@@ -361,8 +370,9 @@ test_shrink(int be)
 	    "expected offset 0 (0), found 4152 (1038) in 'i1-late'") != NULL);
 	lsc_err_clear(&err);
 	T_EQ_INT(give_segment(&a, &w1, 0, w1.len - 600, 4096, "i1a", &err), LSC_OK);
+	/* ...and so is an overlap (a segment starting before the end). */
 	T_EQ_INT(apply_segment_begin(&a, "i1b", w1.len - 700, &err), LSC_ECORRUPT);
-	T_CHECK(strstr(err.msg, "gap") != NULL);
+	T_CHECK(strstr(err.msg, "overlap in generation") != NULL);
 	lsc_err_clear(&err);
 	T_EQ_INT(give_segment(&a, &w1, w1.len - 600, w1.len, 4096, "i1b", &err),
 	    LSC_OK);
@@ -480,6 +490,67 @@ test_snapshot(void)
 }
 
 /* The stop flag aborts a feed. */
+/*
+ * Verify only: the WAL of test_basic and test_tail, with a transaction
+ * far larger than the pending buffer, counts what a build would and
+ * writes nothing (the spool directory does not even exist).
+ */
+static void
+test_verify_only(int be)
+{
+	const uint32_t ps = 4096;
+	size_t flen = wal_frame_len(ps);
+	uint32_t big = APPLY_PENDING_MEM / ps * 3;
+	struct lsc_err err = { 0 };
+	struct db_apply a;
+	struct wb w;
+
+	wb_init(&w, be, ps, 11);
+	wb_frame(&w, 2, 0, 0x21);
+	wb_frame(&w, 5, 5, 0x22);
+	for (uint32_t i = 1; i <= big; i++)	/* would spill when building */
+		wb_frame(&w, 5 + i, i == big ? 5 + big : 0, 0x33);
+	wb_frame(&w, 2, 0, 0x99);		/* uncommitted tail */
+	apply_init(&a, -1, "/nonexistent", GEN);
+	T_EQ_INT(give_snapshot(&a, ps, 4, &err), LSC_OK);
+	apply_index_begin(&a, 3);
+	T_EQ_INT(give_segment(&a, &w, 0, w.len - flen / 3, 7777, "seg", &err),
+	    LSC_OK);
+	T_EQ_INT(apply_index_end(&a, &err), LSC_OK);
+	T_EQ_INT(a.commits, 2);
+	T_EQ_INT(a.frames, 2 + big);
+	T_EQ_INT(a.db_pages, 5 + big);
+	T_EQ_INT(a.dropped_frames, 0);		/* the tail frame is torn... */
+	T_EQ_INT(a.dropped_bytes, flen - flen / 3);	/* ...to these bytes */
+	T_CHECK(a.dropped_key != NULL && strcmp(a.dropped_key, "seg") == 0);
+	T_CHECK(a.pend == NULL && a.spool_fd == -1);
+	apply_release(&a);
+
+	/* The same with the tail whole, WAL checked without a snapshot. */
+	apply_init(&a, -1, "/nonexistent", GEN);
+	apply_use_page_size(&a, ps);
+	apply_index_begin(&a, 3);
+	T_EQ_INT(give_segment(&a, &w, 0, w.len, 4096, "seg", &err), LSC_OK);
+	T_EQ_INT(apply_index_end(&a, &err), LSC_OK);
+	T_EQ_INT(a.dropped_frames, 1);
+	T_EQ_INT(a.dropped_bytes, 0);
+	T_EQ_INT(a.commits, 2);
+	apply_release(&a);
+
+	/* Segments that overlap are named as such, not as a gap. */
+	apply_init(&a, -1, NULL, GEN);
+	apply_use_page_size(&a, ps);
+	apply_index_begin(&a, 3);
+	T_EQ_INT(give_segment(&a, &w, 0, WAL_HDR_LEN + flen, 100, "s0", &err),
+	    LSC_OK);
+	T_EQ_INT(give_segment(&a, &w, WAL_HDR_LEN, w.len, 100, "s1", &err),
+	    LSC_ECORRUPT);
+	T_CHECK(strstr(err.msg, "overlap in generation " GEN " index 00000003")
+	    != NULL);
+	apply_release(&a);
+	wb_free(&w);
+}
+
 static void
 test_stop(void)
 {
@@ -506,6 +577,7 @@ main(void)
 		test_corrupt(be);
 		test_shrink(be);
 		test_spill(be);
+		test_verify_only(be);
 	}
 	test_snapshot();
 	test_stop();

@@ -3,7 +3,7 @@
  * The catalog and the restore planner over synthetic listings: sorting by
  * value whatever the store's order and offset width, junk keys, gaps,
  * duplicates, indexes below the snapshot, timestamp, index and generation
- * selection.
+ * selection, and the oldest snapshot's chain (the drill's replay).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,11 +379,38 @@ test_generations(void)
 	done(&l, &c, &p);
 }
 
+/* With `oldest`: the oldest snapshot in bounds and every segment since. */
+static void
+test_oldest(void)
+{
+	struct replica_list l = { 0 };
+	struct catalog c;
+	struct restore_plan p;
+	struct plan_opts o = { .oldest = 1 };
+	char msg[LSC_ERRLEN];
+
+	build_one(&l);
+	T_EQ_INT(plan(&l, &o, &c, &p, msg), LSC_OK);
+	T_EQ_INT(p.snap->index, 0);
+	T_EQ_STR(segs_str(&p), "0:0,0:4080,0:90f8,1:0,1:1038,2:0,2:1038,3:0,3:1038");
+	done(&l, &c, &p);
+
+	/* The bounds still apply: the oldest at or before T, segments to T. */
+	build_one(&l);
+	o.has_ts = 1;
+	o.ts_ns = S(31);
+	T_EQ_INT(plan(&l, &o, &c, &p, msg), LSC_OK);
+	T_EQ_INT(p.snap->index, 0);
+	T_EQ_STR(segs_str(&p), "0:0,0:4080,0:90f8,1:0");
+	done(&l, &c, &p);
+}
+
 int
 main(void)
 {
 	test_catalog_sorting();
 	test_latest_and_timestamps();
+	test_oldest();
 	test_index();
 	test_structure_errors();
 	test_generations();
