@@ -28,6 +28,9 @@
 #include "wal/wal_layout.h"
 
 #define READ_CHUNK	(1024 * 1024)
+/* Decompression cap for the last segment of an index we no longer hold
+ * (an index is at most ~4 GiB plus one transaction). */
+#define PRUNED_SEGMENT_CAP	((uint64_t)1 << 36)
 
 struct put_sink {
 	struct replica		*replica;
@@ -263,8 +266,20 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 	} else {
 		struct count_sink c = { 0 };
 		struct lz4_into in;
+		/* A segment is never longer than what we hold of its index; the
+		 * cap also keeps a hostile or corrupt object from inflating for
+		 * ever.  (A fixed 8 GiB cap once failed on a huge transaction's
+		 * own segment, and each new generation made one again.) */
+		int64_t held = shadow_file_size(&r->sh, best.index);
 
-		in.r = lz4r_new(count_sink, &c, (uint64_t)1 << 33, err);
+		if (held >= 0 && (uint64_t)held < best.offset) {
+			replica_list_free(&l);
+			return lsc_seterr(err, LSC_ECORRUPT, 0, "the replica has "
+			    "index %08x past offset %llu, beyond our shadow WAL",
+			    best.index, (unsigned long long)held);
+		}
+		in.r = lz4r_new(count_sink, &c, held >= 0 ? (uint64_t)held -
+		    best.offset : PRUNED_SEGMENT_CAP, err);
 		rc = in.r == NULL ? LSC_EIO :
 		    replica_get(r->replica, last->key, feed_lz4, &in, err);
 		if (rc == LSC_OK)
@@ -276,6 +291,13 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 		}
 		r->pos_index = best.index;
 		r->pos_offset = best.offset + c.n;
+		/* We prune an index only once it has shipped whole and the next
+		 * one exists: then the position is the next one's start. */
+		if (held < 0 && r->pos_index < r->sh.index &&
+		    shadow_file_size(&r->sh, r->pos_index + 1) >= 0) {
+			r->pos_index++;
+			r->pos_offset = 0;
+		}
 	}
 	replica_list_free(&l);
 	r->pos_known = 1;

@@ -454,8 +454,20 @@ shadow_new_generation(struct shadow *sh, struct lsc_err *err)
 	sh->src_ck[1] = sh->src.cksum2;
 	sh->src_off = WAL_HDR_LEN;
 	witness_reset(sh, wal_size);
-	if ((rc = copy_frames(sh, fd, WAL_HDR_LEN, wal_align(sh->src.page_size,
-	    wal_size), &res, err)) != LSC_OK || (rc = shadow_sync(sh, err)) != LSC_OK)
+	/* Index 0 takes what fits below the index limit (or one transaction
+	 * bigger than that); the next captures roll for the rest. */
+	{
+		size_t flen = wal_frame_len(sh->src.page_size);
+		uint64_t end = wal_align(sh->src.page_size, wal_size);
+		uint64_t cap = WAL_HDR_LEN + (sh->max_index_bytes - WAL_HDR_LEN) /
+		    flen * flen;
+
+		rc = copy_frames(sh, fd, WAL_HDR_LEN, end < cap ? end : cap, &res,
+		    err);
+		if (rc == LSC_OK && sh->src_off == WAL_HDR_LEN && cap < end)
+			rc = copy_frames(sh, fd, WAL_HDR_LEN, end, &res, err);
+	}
+	if (rc != LSC_OK || (rc = shadow_sync(sh, err)) != LSC_OK)
 		goto out;
 	CRASHPOINT("newgen.before-name");
 	/* Only now does the generation exist: the file names it. */
@@ -727,6 +739,50 @@ follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
 	return LSC_OK;
 }
 
+/*
+ * Copy committed frames up to `end`, rolling to a new index before one
+ * would pass the index limit, so that a backlog (a WAL found long, or a
+ * daemon that fell behind) is split across indexes and every offset keeps
+ * 8 hex digits.  Only a single transaction bigger than the room left may
+ * take an index past the limit (a segment's name holds only its start);
+ * the next index then starts after it.
+ */
+static int
+copy_capped(struct shadow *sh, int fd, uint64_t end,
+    struct shadow_capture *res, struct lsc_err *err)
+{
+	size_t flen = wal_frame_len(sh->src.page_size);
+	int rc = LSC_OK;
+
+	while (rc == LSC_OK && sh->src_off + flen <= end) {
+		uint64_t before = sh->src_off, room, to;
+
+		if (sh->size > WAL_HDR_LEN &&
+		    sh->size + (end - sh->src_off) > sh->max_index_bytes) {
+			if (sh->index + 1 >= INDEX_MAX) {
+				res->reason = "max index exceeded";
+				return LSC_OK;
+			}
+			if ((rc = roll_index(sh, err)) != LSC_OK)
+				return rc;
+			res->new_index = 1;
+		}
+		room = sh->max_index_bytes > sh->size ?
+		    (sh->max_index_bytes - sh->size) / flen * flen : 0;
+		to = end - sh->src_off > room ? sh->src_off + room : end;
+		if ((rc = copy_frames(sh, fd, sh->src_off, to, res, err)) != LSC_OK)
+			return rc;
+		if (sh->src_off == before) {
+			/* No commit within the room: the end of the valid WAL, or
+			 * one transaction bigger than an index. */
+			if (to < end)
+				rc = copy_frames(sh, fd, sh->src_off, end, res, err);
+			break;
+		}
+	}
+	return rc;
+}
+
 int
 shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
     struct shadow_capture *res, struct lsc_err *err)
@@ -784,23 +840,8 @@ shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
 	}
 	if (end > sh->src_max_size)
 		sh->src_max_size = end;
-	/*
-	 * Roll before this pass could take the shadow past the index limit.
-	 * Only a segment's start offset is in its name, so one pass (one
-	 * segment) may run past the limit when a single transaction is that
-	 * big; the index then rolls on the next pass.
-	 */
-	if (sh->size > WAL_HDR_LEN && end > sh->src_off &&
-	    sh->size + (end - sh->src_off) > sh->max_index_bytes) {
-		if (sh->index + 1 >= INDEX_MAX) {
-			res->reason = "max index exceeded";
-			goto out;
-		}
-		if ((rc = roll_index(sh, err)) != LSC_OK)
-			goto out;
-		res->new_index = 1;
-	}
-	if ((rc = copy_frames(sh, fd, sh->src_off, end, res, err)) != LSC_OK)
+	if ((rc = copy_capped(sh, fd, end, res, err)) != LSC_OK ||
+	    res->reason != NULL)
 		goto out;
 	/*
 	 * Our chain stopped short of frames SQLite calls committed in this
