@@ -29,7 +29,11 @@ RST; truncate = the same but a clean close (FIN) after `bytes`; stall =
 read the request and answer nothing for `seconds`; error200 = answer 200
 with an <Error> body (not forwarded); delete_errors = forward a
 DeleteObjects without its first `keys` keys and report those keys as
-per-key <Error>s.
+per-key <Error>s; drop_response = forward the request (the store keeps
+it), then RST before any byte of the reply, so the client cannot know it
+succeeded.  A drop_response rule may carry "hide_s": N: for N seconds the
+key is then left out of every listing the proxy answers (an eventually
+consistent store that does not list a new key yet).
 
 A status rule may carry "skew_s": N; the <Error> body then gets
 RequestTime (from the request's x-amz-date) and ServerTime (now + N
@@ -74,11 +78,13 @@ import time
 import xml.etree.ElementTree as ET
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
+from urllib.parse import (parse_qsl, quote, quote_plus, unquote, urlencode,
+                          urlsplit)
 from xml.sax.saxutils import escape
 
 LOCK = threading.Lock()
-STATE = {"rules": [], "mtime": None, "counts": [], "seq": 0}
+STATE = {"rules": [], "mtime": None, "counts": [], "seq": 0,
+         "hidden": {}}  # key (bucket-relative) -> hidden until (time)
 ARGS = None
 
 
@@ -206,6 +212,10 @@ def emulated_listing(handler, bucket_path, query):
     prefix, delim = params.get("prefix", ""), params.get("delimiter", "")
     enc = params.get("encoding-type") == "url"
     objs = flat_listing(handler, bucket_path, params)
+    now = time.time()
+    with LOCK:
+        hidden = {k for k, t in STATE["hidden"].items() if t > now}
+    objs = [o for o in objs if o["Key"] not in hidden]
     contents, prefixes = [], set()
     for o in objs:
         rest = o["Key"][len(prefix):]
@@ -385,11 +395,14 @@ class Handler(BaseHTTPRequestHandler):
                         headers)
             return
         qd = dict(parse_qsl(parts.query, keep_blank_values=True))
+        with LOCK:
+            hiding = any(t > time.time() for t in STATE["hidden"].values())
         if (action == "pass" and self.command == "GET" and
                 re.fullmatch(r"/[^/]+/?", parts.path) and
                 ((ARGS.emulate_delimiter and "delimiter" in qd) or
                  (ARGS.encode_listing and
-                  qd.get("encoding-type") == "url"))):
+                  qd.get("encoding-type") == "url") or
+                 (hiding and ("list-type" in qd or "prefix" in qd)))):
             try:
                 data = emulated_listing(self, parts.path.rstrip("/"),
                                         parts.query)
@@ -434,6 +447,18 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = "upstream-error: %s" % e
             log(entry)
             self._reply(502, error_xml("BadGateway", str(e)))
+            return
+        if action == "drop_response":
+            resp.read()
+            up.close()
+            if rule.get("hide_s"):
+                key = unquote(parts.path.lstrip("/").split("/", 1)[1])
+                with LOCK:
+                    STATE["hidden"][key] = time.time() + rule["hide_s"]
+                entry["hidden"] = key
+            entry["status"] = "dropped-%d" % resp.status
+            log(entry)
+            self._rst()
             return
         length = resp.getheader("Content-Length")
         if self.command == "HEAD":
