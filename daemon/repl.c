@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/fsutil.h"
 #include "common/log.h"
@@ -66,6 +67,20 @@ new_generation(struct repl *r, const char *reason, struct lsc_err *err)
 {
 	int rc;
 
+	/*
+	 * S3 keeps LastModified to the second, and a restore picks the
+	 * generation updated last: objects of the new generation must fall
+	 * in a later second than anything uploaded before it (by us, or by a
+	 * process of ours that was killed), or Litestream, which breaks such
+	 * ties by listing order, could restore the older one.  File replicas
+	 * keep nanoseconds.  At most a second, and generations are rare.
+	 */
+	if (strcmp(r->replica->ops->type, "file") != 0) {
+		int64_t ns = now_ns();
+		struct timespec ts = { 0, 1000000000L - ns % 1000000000L };
+
+		nanosleep(&ts, NULL);
+	}
 	wal_db_unpin(r->db, WAL_CONN_B);
 	wal_db_unpin(r->db, WAL_CONN_A);
 	/* Our row gives the WAL a valid header and an un-checkpointed frame,

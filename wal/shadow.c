@@ -429,16 +429,25 @@ prune_generations(struct shadow *sh)
 int
 shadow_new_generation(struct shadow *sh, struct lsc_err *err)
 {
-	uint8_t rnd[8], raw[WAL_HDR_LEN];
+	uint8_t rnd[2], raw[WAL_HDR_LEN];
 	char *dir = NULL, *genfile = NULL, line[GEN_ID_LEN + 2];
 	struct shadow_capture res = { 0 };
 	uint64_t wal_size;
 	int fd = -1, rc;
 
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+	/*
+	 * Time-ordered: milliseconds since the epoch in the top 48 bits, 16
+	 * random bits below.  Readers accept any 16 hex digits, and order
+	 * generations by their objects' times; S3 keeps those to the second,
+	 * so a generation started in the second its predecessor ended ties
+	 * with it, and a restore breaks the tie by the greater id: it must
+	 * be the newer one, or the restore silently misses the newest data.
+	 */
+	if (getrandom(rnd, 2, 0) != 2)
 		return lsc_seterr(err, LSC_EIO, errno, "getrandom: %s", strerror(errno));
-	for (int i = 0; i < 8; i++)
-		snprintf(sh->gen + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(sh->gen, sizeof(sh->gen), "%012llx%02x%02x",
+	    (unsigned long long)(now_ns() / 1000000) & 0xffffffffffffULL,
+	    rnd[0], rnd[1]);
 	if ((rc = open_wal(sh, &fd, &wal_size, err)) != LSC_OK)
 		goto out;
 	if ((rc = read_wal_header(sh, fd, raw, &sh->src, err)) != LSC_OK)
