@@ -85,12 +85,14 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT) $(TOOLS)
 	@tests/run-all.sh $(BUILD)
 
-# The bounded crash-point loop runs in `make test` (N up to 2 per point);
+# The bounded crash-point loops run in `make test` (N up to 2 per point,
+# 1 on S3);
 # this runs it in full, plus more kill -9 runs during spilling transactions.
 crash-test: deps
 	@$(MAKE) --no-print-directory all $(TOOLS)
 	@CRASH_MAX_N=30 RUNS=30 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t1300
 	@CRASH_MAX_N=30 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t1400
+	@CRASH_MAX_N=10 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t5260
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined test
