@@ -1,27 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Our checkpoint, arranged so that SQLite can never discard a frame we
- * have not copied, and so that the application's writers wait on us only
- * for a few milliseconds (see wal/wal_db.h for why pins protect frames):
+ * Our checkpoint.  SQLite can never discard a frame we have not copied
+ * (wal/wal_db.h: what pins guarantee), we never write to the database,
+ * and the application's writers never wait for a checkpoint's fsyncs
+ * except, briefly, when the WAL outgrows max-checkpoint-page-count:
  *
- *  1. B pins at the WAL's current end; we copy up to there.  A's older pin
- *     is released: B's read mark now bounds every checkpoint, ours or the
- *     application's, to frames we hold.
- *  2. A runs the bulk PASSIVE checkpoint (writers keep going).
- *  3. A takes the write lock (bounded 1 ms retries; if the app holds it,
- *     we re-pin A and try another time).  We copy the frames committed
- *     since step 1: now the shadow holds every frame in the WAL.
- *  4. B's pin is released and B checkpoints the few frames left.  Nothing
- *     can be appended meanwhile, so whatever SQLite checkpoints we hold.
- *  5. A releases the write lock, writes one row (which restarts the WAL if
- *     it is fully checkpointed: a new index) and pins again.
- *  6. A capture that expects the restart follows it to the next index.
- *
- * The write lock covers only steps 3-4: a copy of a few frames and a small
- * checkpoint.  RESTART mode (at max-checkpoint-page-count) cannot run while
- * we hold the write lock, so both modes checkpoint PASSIVE in step 4 and
- * the restart is done by our own write in step 5; the mode is kept for
- * logs and metrics.
+ *  1. B pins at the WAL's end and we copy up to there; A lets go.  B's
+ *     mark now bounds every checkpoint, ours or the application's.
+ *  2. A runs a PASSIVE checkpoint: no lock that writers need, and every
+ *     frame up to B's mark goes into the database file (with its fsyncs).
+ *  3. The pin goes back to A, copying what was committed meanwhile.  If
+ *     nothing was, the WAL is fully checkpointed now: A's read takes mark
+ *     0, which lets the application's next write restart the WAL (the
+ *     capture follows it as the next index) while no checkpoint can copy
+ *     a frame we lack into the file.
+ *  4. A WAL that grows on regardless (writers that never pause for as
+ *     long as a checkpoint's fsyncs) is reset at max-checkpoint-page-count
+ *     with a brief write lock: B pins and we copy; A takes the write lock
+ *     (bounded wait; busy means another time) and we copy the last frames;
+ *     B lets go and checkpoints them (its fsyncs are what the lock costs
+ *     the app: README, "Checkpoints and the app's latency"); B pins again
+ *     (mark 0) and A lets go of the lock.
+ *  5. A WAL file left large by a burst (CHECKPOINT_TRUNCATE_BYTES) is cut
+ *     once it is fully checkpointed under our mark-0 pin: a TRUNCATE
+ *     checkpoint that never waits, which holds the write lock only to
+ *     reset the header and cut the file.
  */
 #include <stdlib.h>
 
@@ -29,6 +32,10 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "daemon/repl.h"
+
+/* A reset under the write lock that readers kept from finishing is not
+ * tried again for this long. */
+#define LOCKED_RETRY_MS	5000
 
 /* A WAL that due checkpoints have not reset for this long is worth an
  * operator's look: it grows until they can (README, known limits).
@@ -74,10 +81,8 @@ note_progress(struct repl *r, int reset, const char *why)
 }
 
 /*
- * Pin connection `to` with a real read mark, copy up to it, then release
- * `from`.  The row written first guarantees an un-checkpointed frame, so
- * the mark is non-zero (a read mark of 0 would protect nothing).  If that
- * write cannot get the lock, `from` keeps its pin and we report LSC_EBUSY.
+ * Pin connection `to`, copy up to the WAL's end, then release `from`:
+ * a pin is held throughout, and `to`'s covers everything we now hold.
  */
 int
 repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
@@ -85,126 +90,109 @@ repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
 {
 	int rc;
 
-	if ((rc = wal_db_bump(r->db, to, err)) != LSC_OK ||
-	    (rc = wal_db_pin(r->db, to, err)) != LSC_OK)
-		return rc;
-	if ((rc = repl_capture(r, 0, 0, err)) != LSC_OK)
+	if ((rc = wal_db_pin(r->db, to, err)) != LSC_OK ||
+	    (rc = repl_capture(r, 0, err)) != LSC_OK)
 		return rc;
 	wal_db_unpin(r->db, from);
 	return LSC_OK;
 }
 
-int
-repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
+/* Step 4: the reset under a brief write lock.  Entered with A pinned. */
+static int
+locked_reset(struct repl *r, int *full, struct lsc_err *err)
 {
 	struct wal_db *db = r->db;
 	int busy = 0, rc;
-	uint32_t index_before = r->sh.index;
 
-	/* 1: hand the pin from A to B, copying up to B's mark first. */
-	rc = repl_handoff(r, WAL_CONN_A, WAL_CONN_B, err);
-	if (rc == LSC_EBUSY) {
-		lsc_err_clear(err);
-		note_progress(r, 0, "the application holds the write lock");
-		return LSC_OK;		/* the app is writing: another time */
-	}
-	if (rc != LSC_OK)
+	if ((rc = repl_handoff(r, WAL_CONN_A, WAL_CONN_B, err)) != LSC_OK)
 		return rc;
-
-	CRASHPOINT("checkpoint.handoff");
-	/* 2: the bulk of the work, bounded by B's mark. */
-	if ((rc = wal_db_checkpoint(db, WAL_CONN_A, WAL_CKPT_PASSIVE, &busy,
-	    err)) != LSC_OK)
-		goto repin_a;
-
-	/* 3: freeze writers briefly and copy the rest. */
 	rc = wal_db_lock_writes(db, WAL_CONN_A, err);
 	if (rc == LSC_EBUSY) {
 		lsc_err_clear(err);
 		log_db(LOG_DEBUG, r->path, "checkpoint postponed: the write lock is busy");
-		note_progress(r, 0, "the application holds the write lock");
-		rc = LSC_OK;
-		goto repin_a;
+		return LSC_OK;		/* B keeps the pin; the next step hands back */
 	}
 	if (rc != LSC_OK)
-		goto repin_a;
-	if ((rc = repl_capture(r, 0, 1, err)) != LSC_OK) {
+		return rc;
+	/* A's read under the lock (mark at the WAL's end) protects now. */
+	if ((rc = repl_capture(r, 1, err)) != LSC_OK) {
 		wal_db_unpin(db, WAL_CONN_A);
-		goto repin_a;
-	}
-
-	CRASHPOINT("checkpoint.locked");
-	/* 4: every frame is ours now; let B checkpoint them all. */
-	wal_db_unpin(db, WAL_CONN_B);
-	rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
-	if (rc != LSC_OK || busy) {
-		/*
-		 * Not fully checkpointed (a reader, or the app's own checkpoint
-		 * in the way): the WAL will not restart, so keep it pinned.  B
-		 * pins before the write lock goes, while nothing un-copied
-		 * exists, so there is no moment without a pin.
-		 */
-		struct lsc_err e2 = { 0 };
-
-		if (wal_db_pin(db, WAL_CONN_B, &e2) != LSC_OK && rc == LSC_OK) {
-			rc = e2.code;
-			lsc_seterr(err, e2.code, e2.sys, "%s", e2.msg);
-		}
-		wal_db_unpin(db, WAL_CONN_A);
-		if (rc == LSC_OK)
-			rc = shadow_sync(&r->sh, err);
-		/* A partial checkpoint still ran: count it. */
-		if (rc == LSC_OK) {
-			stat_add(&r->st.checkpoints[mode], 1);
-			note_progress(r, 0, "readers or the application's own "
-			    "checkpoint use it");
-		}
-		/* The next step hands the pin back to A. */
 		return rc;
 	}
-
-	/*
-	 * 5: fully checkpointed.  Release writers and at once write our row
-	 * (restarting the WAL, unless an app writer did it first: either way
-	 * only frames we hold are discarded) and pin again.  Nothing slow may
-	 * run between the unlock and the pin: the shadow fsync waits until
-	 * after.  A restart by anyone else in this window is caught by the
-	 * capture's continuity proof (salt-1 would move by more than one).
-	 */
+	CRASHPOINT("checkpoint.locked");
+	wal_db_unpin(db, WAL_CONN_B);
+	rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
+	*full = rc == LSC_OK && !busy;
+	/* B pins before the lock goes: mark 0 when fully checkpointed. */
+	if (rc == LSC_OK)
+		rc = wal_db_pin(db, WAL_CONN_B, err);
 	wal_db_unpin(db, WAL_CONN_A);
-	if (wal_db_bump(db, WAL_CONN_A, NULL) != LSC_OK)
-		log_db(LOG_DEBUG, r->path, "row write after checkpoint was busy");
 	CRASHPOINT("checkpoint.after-reset");
-	rc = wal_db_pin(db, WAL_CONN_A, err);
 	if (rc == LSC_OK)
 		rc = shadow_sync(&r->sh, err);
-	/* 6: follow the restart. */
+	return rc;
+}
+
+/* Step 5: cut a large, fully checkpointed WAL file.  B is not pinned. */
+static void
+truncate_wal(struct repl *r)
+{
+	struct lsc_err err = { 0 };
+	int busy = 0;
+
+	if (wal_db_checkpoint(r->db, WAL_CONN_B, WAL_CKPT_TRUNCATE, &busy,
+	    &err) != LSC_OK)
+		log_db(LOG_DEBUG, r->path, "truncate failed\terror=\"%s\"",
+		    err.msg);
+	else if (!busy) {
+		stat_add(&r->st.checkpoints[WAL_CKPT_TRUNCATE], 1);
+		log_db(LOG_DEBUG, r->path, "WAL file truncated\tbytes=%llu",
+		    (unsigned long long)r->sh.wal_size);
+	}
+}
+
+int
+repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
+{
+	uint64_t before;
+	int busy = 0, full, rc;
+
+	/* 1: B pins at the end; A lets go. */
+	if ((rc = repl_handoff(r, WAL_CONN_A, WAL_CONN_B, err)) != LSC_OK)
+		return rc;
+	CRASHPOINT("checkpoint.handoff");
+	/* 2: the bulk, bounded by B's mark, holding no lock writers need. */
+	rc = wal_db_checkpoint(r->db, WAL_CONN_A, WAL_CKPT_PASSIVE, &busy, err);
+	/* 3: back to A, whatever happened. */
+	before = shadow_cycle_frames(&r->sh);
 	if (rc == LSC_OK)
-		rc = repl_capture(r, 1, 0, err);
-	if (rc == LSC_OK) {
-		stat_add(&r->st.checkpoints[mode], 1);
-		r->last_ckpt_ms = mono_ms();
-		log_db(LOG_DEBUG, r->path, "checkpoint\tmode=%s busy=%d index=%08x",
-		    wal_ckpt_mode_name(mode), busy, r->sh.index);
-		if (r->sh.index == index_before && busy)
-			log_db(LOG_DEBUG, r->path, "the WAL could not be reset: "
-			    "readers still use it");
-		note_progress(r, r->sh.index != index_before, "readers still "
-		    "use it");
-	}
-	return rc;
-
-repin_a:
-	/* Hand the pin back to A; if that is busy, B keeps it (still safe)
-	 * and the next step hands it back. */
-	{
+		rc = repl_handoff(r, WAL_CONN_B, WAL_CONN_A, err);
+	else {
 		struct lsc_err e2 = { 0 };
-		int rc2 = repl_handoff(r, WAL_CONN_B, WAL_CONN_A, &e2);
 
-		if (rc2 != LSC_OK && rc2 != LSC_EBUSY && rc == LSC_OK) {
-			rc = rc2;
-			lsc_seterr(err, e2.code, e2.sys, "%s", e2.msg);
-		}
+		(void)repl_handoff(r, WAL_CONN_B, WAL_CONN_A, &e2);
 	}
-	return rc;
+	if (rc != LSC_OK)
+		return rc;
+	/* Nothing committed since the checkpoint covered everything: A's
+	 * read took mark 0, and the app's next write restarts the WAL. */
+	full = !busy && shadow_cycle_frames(&r->sh) == before;
+	if (!full && mode == WAL_CKPT_RESTART) {
+		if ((rc = locked_reset(r, &full, err)) != LSC_OK)
+			return rc;
+		/* Readers in the way: each try would hold the lock for a
+		 * checkpoint's fsyncs again; give them time. */
+		if (!full)
+			r->locked_retry_ms = mono_ms() + LOCKED_RETRY_MS;
+	}
+	stat_add(&r->st.checkpoints[full && mode == WAL_CKPT_RESTART ?
+	    WAL_CKPT_RESTART : WAL_CKPT_PASSIVE], 1);
+	r->last_ckpt_ms = mono_ms();
+	if (full && r->sh.wal_size > CHECKPOINT_TRUNCATE_BYTES)
+		truncate_wal(r);
+	log_db(LOG_DEBUG, r->path, "checkpoint\tmode=%s full=%d index=%08x",
+	    wal_ckpt_mode_name(mode), full, r->sh.index);
+	note_progress(r, full, busy ? "readers hold the WAL" :
+	    "writers never pause long enough");
+	return LSC_OK;
 }

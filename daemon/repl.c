@@ -61,6 +61,11 @@ repl_release(struct repl *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Restarts racing a new generation's first copy, before we give up. */
+#define NEWGEN_TRIES	5
+
+static int ensure_pin(struct repl *r, struct lsc_err *err);
+
 /* Continuity lost: a new generation, with index 0 = the WAL as it is now. */
 static int
 new_generation(struct repl *r, const char *reason, struct lsc_err *err)
@@ -81,14 +86,20 @@ new_generation(struct repl *r, const char *reason, struct lsc_err *err)
 
 		nanosleep(&ts, NULL);
 	}
-	wal_db_unpin(r->db, WAL_CONN_B);
-	wal_db_unpin(r->db, WAL_CONN_A);
-	/* Our row gives the WAL a valid header and an un-checkpointed frame,
-	 * so the pin that follows takes a real read mark. */
-	if ((rc = wal_db_bump(r->db, WAL_CONN_A, err)) != LSC_OK ||
-	    (rc = wal_db_pin(r->db, WAL_CONN_A, err)) != LSC_OK ||
-	    (rc = shadow_new_generation(&r->sh, err)) != LSC_OK)
+	/* Under a pin (any will do: wal/wal_db.h), and never a write of
+	 * ours.  A restart that races the copy is retried from its cycle. */
+	for (int tries = 0; ; tries++) {
+		if ((rc = ensure_pin(r, err)) != LSC_OK)
+			return rc;
+		rc = shadow_new_generation(&r->sh, wal_db_page_size(r->db), err);
+		if (rc != LSC_EBUSY || tries == NEWGEN_TRIES)
+			break;
+		lsc_err_clear(err);
+	}
+	if (rc != LSC_OK)
 		return rc;
+	r->proven = 1;
+	r->proof_gaps = wal_db_gaps(r->db);
 	r->pos_known = 1;
 	r->pos_index = 0;
 	r->pos_offset = 0;
@@ -111,16 +122,24 @@ new_generation(struct repl *r, const char *reason, struct lsc_err *err)
 #define CONTINUITY_LOST LSC_ECORRUPT
 
 int
-repl_capture(struct repl *r, int restart_expected, int defer_sync,
-    struct lsc_err *err)
+repl_capture(struct repl *r, int defer_sync, struct lsc_err *err)
 {
 	struct shadow_capture res;
-	int rc = shadow_capture(&r->sh, restart_expected, defer_sync, &res, err);
+	uint64_t gaps = wal_db_gaps(r->db);
+	int pinned_now = wal_db_pinned(r->db, WAL_CONN_A) ||
+	    wal_db_pinned(r->db, WAL_CONN_B);
+	int rc = shadow_capture(&r->sh, r->proven && gaps == r->proof_gaps &&
+	    pinned_now, defer_sync, &res, err);
 
 	if (rc != LSC_OK)
 		return rc;
 	if (res.reason != NULL)
 		return lsc_seterr(err, CONTINUITY_LOST, 0, "%s", res.reason);
+	/* This capture ran under a pin and reached the WAL's end. */
+	if (pinned_now) {
+		r->proven = 1;
+		r->proof_gaps = gaps;
+	}
 	if (res.bytes > 0)
 		repl_stats_pending(r);
 	if (res.new_index)
@@ -150,12 +169,13 @@ repl_open(struct repl *r, struct lsc_err *err)
 	/* A file replica's copies are as private as the database. */
 	r->replica->file_mode = r->sh.file_mode;
 	/*
-	 * Check continuity against the WAL as we find it, before our own
-	 * first write: that write (which gives the pin a real read mark) may
-	 * restart a fully checkpointed WAL, and the capture that follows
-	 * proves that restart like any other.
+	 * Pin first, then check continuity against the WAL as we find it: a
+	 * restart after the pin shows up as a changed header (or in the
+	 * strict capture below), never unseen.
 	 */
-	if ((rc = shadow_resume(&r->sh, &reason, err)) != LSC_OK)
+	r->proven = 0;
+	if ((rc = wal_db_pin(r->db, WAL_CONN_A, err)) != LSC_OK ||
+	    (rc = shadow_resume(&r->sh, &reason, err)) != LSC_OK)
 		goto fail;
 	/* A different file now: whatever the WAL on disk says, nothing proves
 	 * that this database continues the generation we were shipping. */
@@ -169,9 +189,8 @@ repl_open(struct repl *r, struct lsc_err *err)
 	} else {
 		log_db(LOG_INFO, r->path, "resumed generation\tgeneration=%s "
 		    "index=%08x", r->sh.gen, r->sh.index);
-		if ((rc = wal_db_bump(r->db, WAL_CONN_A, err)) == LSC_OK &&
-		    (rc = wal_db_pin(r->db, WAL_CONN_A, err)) == LSC_OK)
-			rc = repl_capture(r, 1, 0, err);
+		/* Not proven yet: any restart since we stopped breaks it. */
+		rc = repl_capture(r, 0, err);
 		if (rc == CONTINUITY_LOST) {
 			reason = err->msg[0] ? xstrdup(err->msg) : NULL;
 			lsc_err_clear(err);
@@ -193,12 +212,20 @@ fail:
 static int
 checkpoint_due(struct repl *r, enum wal_ckpt_mode *mode)
 {
-	/* The whole real WAL cycle counts, not just the current index: an
-	 * index may have rolled while the WAL itself kept growing. */
-	uint64_t frames = shadow_cycle_frames(&r->sh);
+	/* Frames of the whole real WAL cycle not checkpointed yet (by us or
+	 * the app), not just the current index's: an index may have rolled
+	 * while the WAL kept growing. */
+	uint64_t frames = shadow_pending_frames(&r->sh);
+	int interval = r->cfg.checkpoint_interval_ms > 0 &&
+	    mono_ms() - r->last_ckpt_ms >= r->cfg.checkpoint_interval_ms;
 
-	if (r->cfg.max_checkpoint_page_count > 0 &&
-	    frames >= (uint64_t)r->cfg.max_checkpoint_page_count) {
+	/* The hard bound is on the WAL's length: lock-free checkpoints keep
+	 * the pending frames low while writers that never pause keep the
+	 * WAL from restarting (checkpoint.c, step 4). */
+	if (r->cfg.max_checkpoint_page_count > 0 && frames > 0 &&
+	    shadow_cycle_frames(&r->sh) >=
+	    (uint64_t)r->cfg.max_checkpoint_page_count &&
+	    mono_ms() >= r->locked_retry_ms) {
 		*mode = WAL_CKPT_RESTART;
 		return 1;
 	}
@@ -206,11 +233,10 @@ checkpoint_due(struct repl *r, enum wal_ckpt_mode *mode)
 		*mode = WAL_CKPT_PASSIVE;
 		return 1;
 	}
-	/* An idle database still gets its WAL folded in now and then; the
-	 * one frame is our own row from the last checkpoint. */
-	if (r->cfg.checkpoint_interval_ms > 0 && frames > 1 &&
-	    mono_ms() - r->last_ckpt_ms >= r->cfg.checkpoint_interval_ms) {
-		*mode = WAL_CKPT_PASSIVE;
+	/* An idle database still gets its WAL folded in now and then, and a
+	 * WAL file left large by a burst is cut once it is all in. */
+	if (interval && (frames > 0 || r->sh.wal_size > CHECKPOINT_TRUNCATE_BYTES)) {
+		*mode = frames > 0 ? WAL_CKPT_PASSIVE : WAL_CKPT_TRUNCATE;
 		return 1;
 	}
 	return 0;
@@ -271,7 +297,7 @@ step(struct repl *r, struct lsc_err *err)
 	}
 	if ((rc = ensure_pin(r, err)) != LSC_OK)
 		return rc;
-	if ((rc = repl_capture(r, 0, 0, err)) != LSC_OK)
+	if ((rc = repl_capture(r, 0, err)) != LSC_OK)
 		return rc;
 	if ((rc = repl_ship(r, err)) != LSC_OK)
 		return rc;
@@ -347,8 +373,10 @@ repl_next_timer_ms(const struct repl *r)
 		return repl_await_next_ms(r);
 	if (r->db == NULL || r->failing)
 		return now + RETRY_MS;
-	/* Mirrors checkpoint_due(): only a WAL with more than our own row. */
-	if (r->cfg.checkpoint_interval_ms > 0 && shadow_cycle_frames(&r->sh) > 1)
+	/* Mirrors checkpoint_due(). */
+	if (r->cfg.checkpoint_interval_ms > 0 &&
+	    (shadow_pending_frames(&r->sh) > 0 ||
+	    r->sh.wal_size > CHECKPOINT_TRUNCATE_BYTES))
 		due = r->last_ckpt_ms + r->cfg.checkpoint_interval_ms;
 	if (r->cfg.snapshot_interval_ms > 0) {
 		/* last_snapshot_ns is wall-clock: convert what is left. */
@@ -406,7 +434,7 @@ repl_final(struct repl *r)
 		r->replica->max_retries = FINAL_SYNC_RETRIES;
 	rc = ensure_pin(r, &err);
 	if (rc == LSC_OK)
-		rc = repl_capture(r, 0, 0, &err);
+		rc = repl_capture(r, 0, &err);
 	if (rc == LSC_OK)
 		rc = repl_ship(r, &err);
 	if (rc == LSC_OK && !r->have_snapshot)

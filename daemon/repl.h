@@ -72,6 +72,12 @@ struct repl {
 	struct replica	*replica;
 	volatile sig_atomic_t *stop;
 
+	/* A capture under a pin reached the end of the WAL, and wal_db_gaps
+	 * was `proof_gaps` then: while it still is, a pin has been held
+	 * throughout, and any WAL restart may be followed (wal/wal_db.h). */
+	int		 proven;
+	uint64_t	 proof_gaps;
+
 	/* What the replica holds of generation sh.gen. */
 	int		 pos_known;	/* else recompute from a listing */
 	uint32_t	 pos_index;
@@ -83,6 +89,9 @@ struct repl {
 	 * the last one did), and whether that was warned about. */
 	int64_t		 ckpt_stuck_since_ms;
 	int		 ckpt_stuck_warned;
+	/* No reset under the write lock before this (mono_ms): one that
+	 * readers defeated is not tried again at once (checkpoint.c). */
+	int64_t		 locked_retry_ms;
 	int64_t		 last_snapshot_ns;	/* wall clock */
 	int64_t		 next_retention_ms;	/* monotonic */
 	int		 replaced;	/* the file changed under us: next open
@@ -127,6 +136,8 @@ uint64_t repl_final(struct repl *r);
 #endif
 
 /* Between the files of daemon/ only. */
+/* A fully checkpointed WAL file larger than this is truncated (checkpoint.c). */
+#define CHECKPOINT_TRUNCATE_BYTES	((uint64_t)64 << 20)
 int	repl_ship(struct repl *r, struct lsc_err *err);	/* ship.c */
 int	repl_snapshot(struct repl *r, struct lsc_err *err);	/* ship.c */
 int	repl_find_position(struct repl *r, struct lsc_err *err);	/* ship.c */
@@ -134,8 +145,10 @@ int	repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode,
 	    struct lsc_err *err);				/* checkpoint.c */
 int	repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
 	    struct lsc_err *err);				/* checkpoint.c */
-int	repl_capture(struct repl *r, int restart_expected, int defer_sync,
-	    struct lsc_err *err);				/* repl.c */
+/* Capture under the pins we hold; a restart breaks continuity unless a
+ * pin has been held throughout since a complete capture (r->proven). */
+int	repl_capture(struct repl *r, int defer_sync, struct lsc_err *err);
+							/* repl.c */
 /* Copy the replica position into r->st for readers on other threads;
  * when the position is known, stop the lag clock if the replica holds all
  * of the shadow WAL, else start it if it is not running. */

@@ -100,6 +100,14 @@ shadow_cycle_frames(const struct shadow *sh)
 }
 
 uint64_t
+shadow_pending_frames(const struct shadow *sh)
+{
+	uint64_t held = shadow_cycle_frames(sh);
+
+	return held > sh->backfilled ? held - sh->backfilled : 0;
+}
+
+uint64_t
 shadow_frames(const struct shadow *sh)
 {
 	if (sh->size <= WAL_HDR_LEN)
@@ -181,21 +189,23 @@ roll_index(struct shadow *sh, struct lsc_err *err)
 	return LSC_OK;
 }
 
-/* A new WAL cycle is followed from here: forget the old one's witnesses. */
+/* A new WAL cycle is followed from here: forget the old one's witness. */
 static void
-witness_reset(struct shadow *sh, uint64_t wal_size)
+witness_reset(struct shadow *sh)
 {
 	sh->seen_mx = 0;
-	sh->src_max_size = wal_align(sh->src.page_size, wal_size);
+	sh->backfilled = 0;
 }
 
 /* Take what the wal-index says into account if it is about our cycle. */
 static void
 witness_note(struct shadow *sh, const struct wal_shm_hdr *shm)
 {
-	if (memcmp(shm->salts, sh->src_raw + 16, sizeof(shm->salts)) == 0 &&
-	    shm->mx_frame > sh->seen_mx)
+	if (memcmp(shm->salts, sh->src_raw + 16, sizeof(shm->salts)) != 0)
+		return;
+	if (shm->mx_frame > sh->seen_mx)
 		sh->seen_mx = shm->mx_frame;
+	sh->backfilled = shm->backfilled;
 }
 
 /* Frames of our cycle that SQLite has called committed and we have not
@@ -427,9 +437,12 @@ prune_generations(struct shadow *sh)
 }
 
 int
-shadow_new_generation(struct shadow *sh, struct lsc_err *err)
+shadow_new_generation(struct shadow *sh, uint32_t page_size,
+    struct lsc_err *err)
 {
 	uint8_t rnd[2], raw[WAL_HDR_LEN];
+	struct lsc_err local = { 0 };
+	int synthetic;
 	char *dir = NULL, *genfile = NULL, line[GEN_ID_LEN + 2];
 	struct shadow_capture res = { 0 };
 	uint64_t wal_size;
@@ -448,10 +461,32 @@ shadow_new_generation(struct shadow *sh, struct lsc_err *err)
 	snprintf(sh->gen, sizeof(sh->gen), "%012llx%02x%02x",
 	    (unsigned long long)(now_ns() / 1000000) & 0xffffffffffffULL,
 	    rnd[0], rnd[1]);
-	if ((rc = open_wal(sh, &fd, &wal_size, err)) != LSC_OK)
+	rc = open_wal(sh, &fd, &wal_size, &local);
+	if (rc == LSC_OK)
+		rc = read_wal_header(sh, fd, raw, &sh->src, &local);
+	synthetic = rc == LSC_ENOTFOUND;
+	if (synthetic) {
+		/*
+		 * No WAL header (a database nobody has written since the WAL
+		 * was last checkpointed away or truncated): index 0 is a header
+		 * of our own with no frame, and the WAL that the application's
+		 * next write starts follows as index 1 (we never write).
+		 */
+		struct wal_hdr h = { .page_size = page_size };
+		uint32_t salts[2];
+
+		if (getrandom(salts, sizeof(salts), 0) != sizeof(salts))
+			salts[0] = (uint32_t)now_ns(), salts[1] = salts[0] * 7919u;
+		h.salt1 = salts[0];
+		h.salt2 = salts[1];
+		wal_hdr_encode(&h, raw);
+		rc = wal_hdr_parse(raw, &sh->src, &local);
+		wal_size = WAL_HDR_LEN;
+	}
+	if (rc != LSC_OK) {
+		rc = lsc_seterr(err, local.code, local.sys, "%s", local.msg);
 		goto out;
-	if ((rc = read_wal_header(sh, fd, raw, &sh->src, err)) != LSC_OK)
-		goto out;
+	}
 	dir = xasprintf("%s/generations/%s/wal", sh->meta_dir, sh->gen);
 	if ((rc = fs_mkdir_p(dir, sh->dir_mode, err)) != LSC_OK)
 		goto out;
@@ -462,7 +497,7 @@ shadow_new_generation(struct shadow *sh, struct lsc_err *err)
 	sh->src_ck[0] = sh->src.cksum1;
 	sh->src_ck[1] = sh->src.cksum2;
 	sh->src_off = WAL_HDR_LEN;
-	witness_reset(sh, wal_size);
+	witness_reset(sh);
 	/* Index 0 takes what fits below the index limit (or one transaction
 	 * bigger than that); the next captures roll for the rest. */
 	{
@@ -471,13 +506,32 @@ shadow_new_generation(struct shadow *sh, struct lsc_err *err)
 		uint64_t cap = WAL_HDR_LEN + (sh->max_index_bytes - WAL_HDR_LEN) /
 		    flen * flen;
 
-		rc = copy_frames(sh, fd, WAL_HDR_LEN, end < cap ? end : cap, &res,
-		    err);
-		if (rc == LSC_OK && sh->src_off == WAL_HDR_LEN && cap < end)
+		if (!synthetic)
+			rc = copy_frames(sh, fd, WAL_HDR_LEN, end < cap ? end : cap,
+			    &res, err);
+		if (rc == LSC_OK && !synthetic && sh->src_off == WAL_HDR_LEN &&
+		    cap < end)
 			rc = copy_frames(sh, fd, WAL_HDR_LEN, end, &res, err);
 	}
 	if (rc != LSC_OK || (rc = shadow_sync(sh, err)) != LSC_OK)
 		goto out;
+	/*
+	 * Index 0 must hold the whole cycle the database file was
+	 * checkpointed from.  Under a pin taken on a fully checkpointed WAL
+	 * (mark 0) the application may restart the WAL while we copy it: our
+	 * copy may then have stopped short.  Start again from the new cycle,
+	 * whose frames cannot reach the file while we hold that pin.
+	 */
+	if (!synthetic) {
+		uint8_t again[WAL_HDR_LEN];
+
+		if (pread_full(fd, again, WAL_HDR_LEN, 0) != WAL_HDR_LEN ||
+		    memcmp(again, sh->src_raw, WAL_HDR_LEN) != 0) {
+			rc = lsc_seterr(err, LSC_EBUSY, 0, "'%s' restarted while a "
+			    "generation was starting (will retry)", sh->wal_path);
+			goto out;
+		}
+	}
 	CRASHPOINT("newgen.before-name");
 	/* Only now does the generation exist: the file names it. */
 	genfile = xasprintf("%s/generation", sh->meta_dir);
@@ -647,7 +701,7 @@ shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err)
 	sh->src_off = sh->size;
 	/* Its header is the real WAL's: a rolled index never resumes. */
 	sh->cycle_index = sh->index;
-	witness_reset(sh, wal_size);
+	witness_reset(sh);
 	/* Cut whatever follows the last commit (a crash mid-append). */
 	if ((uint64_t)st.st_size != sh->size) {
 		log_db(LOG_DEBUG, sh->db_path, "shadow WAL cut to its last commit"
@@ -670,27 +724,19 @@ out:
 }
 
 /*
- * The WAL header changed under us: SQLite restarted the WAL.  Take the
- * old cycle's remaining committed frames, then prove nothing was lost:
- *  - every frame the wal-index ever called committed in the old cycle is
- *    in the shadow (the witness), and the file is not shorter than it has
- *    been in that cycle: a TRUNCATE checkpoint or journal_size_limit may
- *    have cut committed frames we never saw, and a short file would then
- *    look just like a new cycle that has not reached our offset;
- *  - exactly one restart happened: salt-1 advances by one per restart (it
- *    lives in the shared wal-index; the header's checkpoint sequence does
- *    not count restarts, it is the restarting connection's own counter);
- *  - the first frame position we did not take was not yet reached by the
- *    new cycle, which writes from the start of the file in order, so every
- *    old frame at or after it was still intact while we read.
+ * The WAL header changed under us: SQLite restarted (or truncated) the
+ * WAL, and we held a pin throughout since a capture that reached the end
+ * of the old cycle, so the restart discarded only frames we hold
+ * (wal/wal_db.h says why).  Take whatever the old cycle still shows past
+ * our end (nothing, by that argument), and check the witness: every frame
+ * the wal-index ever called committed in the old cycle must be ours.  The
+ * new cycle is the next index, from its header.
  */
 static int
 follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
     const uint8_t raw[WAL_HDR_LEN], const struct wal_hdr *h,
     struct shadow_capture *res, struct lsc_err *err)
 {
-	uint8_t fh[WAL_FRAME_HDR_LEN], again[WAL_HDR_LEN];
-	ssize_t n;
 	int rc;
 
 	if (h->page_size != sh->src.page_size) {
@@ -705,31 +751,7 @@ follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
 		    "was copied";
 		return LSC_OK;
 	}
-	if (wal_align(sh->src.page_size, wal_size) < sh->src_max_size) {
-		res->reason = "the WAL was truncated when it restarted: "
-		    "continuity unproven";
-		return LSC_OK;
-	}
-	if (h->salt1 != sh->src.salt1 + 1) {
-		res->reason = "wal restarted more than once or replaced";
-		return LSC_OK;
-	}
-	n = pread_full(fd, fh, sizeof(fh), (off_t)sh->src_off);
-	if (n < 0)
-		return lsc_seterr(err, LSC_EIO, errno, "cannot read '%s': %s",
-		    sh->wal_path, strerror(errno));
-	if (n == (ssize_t)sizeof(fh) && wal_get32(fh + 8) == h->salt1 &&
-	    wal_get32(fh + 12) == h->salt2) {
-		res->reason = "wal overwritten by another process";
-		return LSC_OK;
-	}
-	if (pread_full(fd, again, WAL_HDR_LEN, 0) != WAL_HDR_LEN ||
-	    memcmp(again, raw, WAL_HDR_LEN) != 0) {
-		res->reason = "wal restarted more than once";
-		return LSC_OK;
-	}
-	/* Continuity proven: the new cycle is the next index, if there is
-	 * one: keys at or above INDEX_MAX are not read (ours or Litestream's). */
+	/* Keys at or above INDEX_MAX are not read (ours or Litestream's). */
 	if (sh->index + 1 >= INDEX_MAX) {
 		res->reason = "max index exceeded";
 		return LSC_OK;
@@ -743,7 +765,7 @@ follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
 	sh->src_ck[1] = h->cksum2;
 	sh->src_off = WAL_HDR_LEN;
 	sh->cycle_index = sh->index;
-	witness_reset(sh, wal_size);
+	witness_reset(sh);
 	res->new_index = 1;
 	return LSC_OK;
 }
@@ -793,7 +815,7 @@ copy_capped(struct shadow *sh, int fd, uint64_t end,
 }
 
 int
-shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
+shadow_capture(struct shadow *sh, int pinned, int defer_sync,
     struct shadow_capture *res, struct lsc_err *err)
 {
 	uint8_t raw[WAL_HDR_LEN], again[WAL_HDR_LEN];
@@ -823,16 +845,20 @@ shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
 	}
 	if (rc != LSC_OK)
 		return rc;
+	sh->wal_size = wal_size;
 	rc = read_wal_header(sh, fd, raw, &h, &local);
 	if (rc != LSC_OK) {
 		close(fd);
 		if (rc == LSC_EIO)
 			return lsc_seterr(err, rc, local.sys, "%s", local.msg);
-		res->reason = "wal truncated by another process";
+		/* Truncated, and no writer has started the next cycle yet:
+		 * under our pin, nothing we lack went with it. */
+		if (!pinned)
+			res->reason = "wal truncated by another process";
 		return LSC_OK;
 	}
 	if (memcmp(raw, sh->src_raw, WAL_HDR_LEN) != 0) {
-		if (!restart_expected)
+		if (!pinned)
 			res->reason = "wal restarted by another process";
 		else
 			rc = follow_restart(sh, fd, wal_size, raw, &h, res, err);
@@ -847,8 +873,6 @@ shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
 		res->reason = "wal truncated by another process";
 		goto out;
 	}
-	if (end > sh->src_max_size)
-		sh->src_max_size = end;
 	if ((rc = copy_capped(sh, fd, end, res, err)) != LSC_OK ||
 	    res->reason != NULL)
 		goto out;

@@ -57,13 +57,13 @@ struct shadow {
 	struct wal_hdr	 src, dst;
 	uint32_t	 src_ck[2], dst_ck[2];	/* checksums after last frame */
 	uint64_t	 src_off;	/* offset in the real WAL matching `size` */
-	/* Witnesses for the cycle of `src`, to prove that we stop only at
-	 * its end: the most frames SQLite's wal-index has called committed,
-	 * and the largest (frame-aligned) size the WAL file has had. */
+	uint64_t	 wal_size;	/* the -wal file's size at the last capture */
+	/* A witness for the cycle of `src`, to prove that we stop only at
+	 * its end: the most frames SQLite's wal-index has called committed. */
 	char		*shm_path;
 	int		 shm_fd;	/* -1 until opened; see wal_shm.h on closing */
 	uint32_t	 seen_mx;
-	uint64_t	 src_max_size;
+	uint32_t	 backfilled;	/* of the cycle, by the last witness read */
 	uint64_t	 max_index_bytes;
 	uint8_t		*buf;		/* frame I/O buffer */
 	size_t		 buf_len;
@@ -94,17 +94,26 @@ void	shadow_trim(struct shadow *sh);
  */
 int	shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err);
 
-/* Start a new generation: shadow index 0 = the real WAL's header and its
- * committed frames.  The WAL must have a valid header (write a row first). */
-int	shadow_new_generation(struct shadow *sh, struct lsc_err *err);
+/*
+ * Start a new generation: shadow index 0 = the real WAL's header and its
+ * committed frames (up to the index limit).  Call it holding a pin, so
+ * that what follows is a capture under a pin.  A WAL with no header yet
+ * gets index 0 = a header of our own (page size `page_size`, the
+ * database's) and no frame; the WAL the application's next write starts
+ * is then followed as a restart.
+ */
+int	shadow_new_generation(struct shadow *sh, uint32_t page_size,
+	    struct lsc_err *err);
 
 /*
  * Copy committed frames that are in the real WAL now (never reading past
- * the size it had when called) into the shadow.  `restart_expected` says
- * we just checkpointed, so a WAL restart is legitimate; any other restart
- * breaks continuity.  With `defer_sync` the fsync is left to shadow_sync.
+ * the size it had when called) into the shadow.  `pinned` says a read pin
+ * has been held throughout since a capture that reached the end of the
+ * WAL: then a restart or truncation is followed (it discarded only frames
+ * we hold, wal/wal_db.h); without it, one breaks continuity.  With
+ * `defer_sync` the fsync is left to shadow_sync.
  */
-int	shadow_capture(struct shadow *sh, int restart_expected, int defer_sync,
+int	shadow_capture(struct shadow *sh, int pinned, int defer_sync,
 	    struct shadow_capture *res, struct lsc_err *err);
 int	shadow_sync(struct shadow *sh, struct lsc_err *err);
 
@@ -116,8 +125,11 @@ int64_t	shadow_file_size(const struct shadow *sh, uint32_t index);
 void	shadow_prune(struct shadow *sh, uint32_t index);
 /* Number of frames in the current index (after its header). */
 uint64_t shadow_frames(const struct shadow *sh);
-/* Number of frames of the real WAL's current cycle that we hold: what a
- * checkpoint would fold in, across any rolled indexes. */
+/* Number of frames of the real WAL's current cycle that we hold, across
+ * any rolled indexes. */
 uint64_t shadow_cycle_frames(const struct shadow *sh);
+/* Of those, how many are not checkpointed yet (as of the last capture's
+ * reading of the wal-index; all of them when it could not be read). */
+uint64_t shadow_pending_frames(const struct shadow *sh);
 
 #endif

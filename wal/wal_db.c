@@ -23,6 +23,7 @@ struct wal_db {
 	char		*path;
 	sqlite3		*conn[2];
 	int		 pinned[2];	/* in a transaction (read or write) */
+	uint64_t	 gaps;		/* times both were unpinned at once */
 	int		 fd;		/* read-only, open until close */
 	ino_t		 ino;
 	uint32_t	 page_size;
@@ -156,10 +157,6 @@ wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err)
 		}
 		log_db(LOG_INFO, path, "switched the database to WAL journal mode");
 	}
-	if ((rc = exec(db, db->conn[0], "CREATE TABLE IF NOT EXISTS _litestream_seq "
-	    "(id INTEGER PRIMARY KEY, seq INTEGER);"
-	    "CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER);", err)))
-		goto fail;
 	if ((rc = query_text(db, db->conn[0], "PRAGMA page_size", pagesz,
 	    sizeof(pagesz), err)))
 		goto fail;
@@ -198,8 +195,9 @@ wal_db_pin(struct wal_db *db, enum wal_conn c, struct lsc_err *err)
 		return LSC_OK;
 	if ((rc = exec(db, db->conn[c], "BEGIN", err)) != LSC_OK)
 		return rc;
-	/* A read is what takes the read mark; BEGIN alone takes nothing. */
-	rc = query_text(db, db->conn[c], "SELECT COUNT(1) FROM _litestream_seq",
+	/* A read is what takes the read mark; BEGIN alone takes nothing.
+	 * The schema is always there, and reading it changes nothing. */
+	rc = query_text(db, db->conn[c], "SELECT COUNT(*) FROM sqlite_schema",
 	    n, sizeof(n), err);
 	if (rc != LSC_OK) {
 		exec(db, db->conn[c], "ROLLBACK", NULL);
@@ -215,7 +213,15 @@ wal_db_unpin(struct wal_db *db, enum wal_conn c)
 	if (db->pinned[c]) {
 		exec(db, db->conn[c], "ROLLBACK", NULL);
 		db->pinned[c] = 0;
+		if (!db->pinned[WAL_CONN_A] && !db->pinned[WAL_CONN_B])
+			db->gaps++;
 	}
+}
+
+uint64_t
+wal_db_gaps(const struct wal_db *db)
+{
+	return db->gaps;
 }
 
 int
@@ -238,25 +244,20 @@ wal_db_lock_writes(struct wal_db *db, enum wal_conn c, struct lsc_err *err)
 }
 
 int
-wal_db_bump(struct wal_db *db, enum wal_conn c, struct lsc_err *err)
-{
-	if (db->pinned[c])
-		return lsc_seterr(err, LSC_ESQLITE, 0,
-		    "'%s': connection already in a transaction", db->path);
-	return exec(db, db->conn[c], "INSERT INTO _litestream_seq (id, seq) "
-	    "VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1", err);
-}
-
-int
 wal_db_checkpoint(struct wal_db *db, enum wal_conn c, enum wal_ckpt_mode mode,
     int *busy, struct lsc_err *err)
 {
 	static const int modes[] = { SQLITE_CHECKPOINT_PASSIVE,
 	    SQLITE_CHECKPOINT_FULL, SQLITE_CHECKPOINT_RESTART,
 	    SQLITE_CHECKPOINT_TRUNCATE };
-	int nlog = -1, nckpt = -1;
-	int rc = sqlite3_wal_checkpoint_v2(db->conn[c], "main", modes[mode],
-	    &nlog, &nckpt);
+	int nlog = -1, nckpt = -1, rc;
+
+	/* Never wait: RESTART and TRUNCATE would wait holding the write
+	 * lock, the application's writers queued behind them. */
+	sqlite3_busy_handler(db->conn[c], NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(db->conn[c], "main", modes[mode], &nlog,
+	    &nckpt);
+	sqlite3_busy_handler(db->conn[c], busy_handler, NULL);
 
 	*busy = 0;
 	if ((rc & 0xff) == SQLITE_BUSY) {

@@ -2,14 +2,25 @@
 /*
  * The SQLite side of replication: two connections of ours to the database.
  *
- * Why a long read transaction ("pin"): SQLite checkpoints frames only up
- * to the lowest reader's read mark, and restarts or truncates the WAL (the
- * only ways a frame is ever discarded) only when every frame is
- * checkpointed and no reader holds a mark.  While we hold a read
- * transaction whose mark is at or below what we have copied, no frame we
- * have not copied can be discarded.  A read transaction takes a non-zero
- * mark only if the WAL holds un-checkpointed frames when it starts, so a
- * fresh pin is preceded by a one-row write (wal_db_bump).
+ * We never write to the database: no table, no row, not even to take a
+ * read mark.  (A commit by anyone makes the app's read-then-write
+ * transactions fail with SQLITE_BUSY_SNAPSHOT, which no busy handler
+ * cures.)
+ *
+ * Why a long read transaction ("pin"): a frame is discarded only when the
+ * WAL restarts or is truncated, which needs every frame checkpointed and
+ * no reader holding a non-zero read mark.  A read transaction that starts
+ * while the WAL holds un-checkpointed frames takes a mark at the WAL's
+ * end: checkpoints then stop at it and no restart can happen.  One that
+ * starts while the WAL is fully checkpointed takes mark 0 (it reads the
+ * database file alone): a restart may then happen, but no checkpoint can
+ * copy a frame into the file while it is held (the checkpointer needs
+ * READ_LOCK(0) exclusively), so a restart can only discard frames that
+ * were checkpointed before the pin was taken.  Either way: once we have
+ * copied every frame up to a pin's snapshot, and for as long as we hold a
+ * pin without a moment of none (wal_db_gaps), no frame we lack can be
+ * discarded, and every restart or truncation the WAL shows is one we may
+ * follow from its new header.
  *
  * Two connections let one pin always be held while the other moves: to
  * checkpoint, the second connection pins at the current end, we copy up to
@@ -37,11 +48,12 @@ enum wal_ckpt_mode { WAL_CKPT_PASSIVE = 0, WAL_CKPT_FULL = 1,
 enum wal_conn { WAL_CONN_A = 0, WAL_CONN_B = 1 };
 
 /*
- * Open `path` (which must exist): switch it to WAL mode if needed (logged),
- * keep the -wal file on close (SQLITE_FCNTL_PERSIST_WAL), turn off our own
- * autocheckpoint, create Litestream's helper tables, and open a read-only
- * fd on the database file that stays open until wal_db_close (closing any
- * fd on the file would drop SQLite's POSIX locks in this process).
+ * Open `path` (which must exist): switch it to WAL mode if needed (logged;
+ * the one change we ever make, to the file's header), keep the -wal file
+ * on close (SQLITE_FCNTL_PERSIST_WAL), turn off our own autocheckpoint,
+ * and open a read-only fd on the database file that stays open until
+ * wal_db_close (closing any fd on the file would drop SQLite's POSIX locks
+ * in this process).
  */
 /* Process-wide SQLite settings for a daemon with many databases: call
  * once at start, before any database is opened. */
@@ -51,24 +63,28 @@ void	wal_db_release_memory(struct wal_db *db);
 int	wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err);
 void	wal_db_close(struct wal_db *db);
 
-/* Start a long read transaction on connection c (no-op if held). */
+/* Start a long read transaction on connection c (no-op if held): a read
+ * of the schema, which takes the read mark. */
 int	wal_db_pin(struct wal_db *db, enum wal_conn c, struct lsc_err *err);
 /* End it (no-op if not held). */
 void	wal_db_unpin(struct wal_db *db, enum wal_conn c);
 int	wal_db_pinned(const struct wal_db *db, enum wal_conn c);
+/* How many times both connections have been without a pin at once since
+ * wal_db_open: unchanged between two calls means a pin was held
+ * throughout. */
+uint64_t wal_db_gaps(const struct wal_db *db);
 
 /* Take the write lock on connection c (BEGIN IMMEDIATE, bounded wait):
  * LSC_EBUSY if the application holds it. Release with wal_db_unpin. */
 int	wal_db_lock_writes(struct wal_db *db, enum wal_conn c,
 	    struct lsc_err *err);
 
-/* Write one row (_litestream_seq upsert) on connection c, which must not be
- * in a transaction: it creates the WAL, or restarts a checkpointed one. */
-int	wal_db_bump(struct wal_db *db, enum wal_conn c, struct lsc_err *err);
-
 /*
- * Checkpoint on connection c (not in a transaction).  `busy` is set when
- * SQLite could not checkpoint every frame (readers or writers in the way).
+ * Checkpoint on connection c (not in a transaction), never waiting for a
+ * lock: a lock held by anyone makes it return at once with `busy` set, as
+ * does any frame it could not checkpoint (readers in the way).  RESTART
+ * and TRUNCATE take the write lock themselves: only ever try them when
+ * the WAL is fully checkpointed, so that they hold it for a moment.
  */
 int	wal_db_checkpoint(struct wal_db *db, enum wal_conn c,
 	    enum wal_ckpt_mode mode, int *busy, struct lsc_err *err);

@@ -47,7 +47,7 @@ wal_shm_open(const char *shm_path)
 int
 wal_shm_read(int fd, struct wal_shm_hdr *out, struct lsc_err *err)
 {
-	uint8_t b[2 * SHM_HDR_LEN];
+	uint8_t b[2 * SHM_HDR_LEN + 4];
 
 	for (int i = 0; i < SHM_TRIES; i++) {
 		if (pread_full(fd, b, sizeof(b), 0) != (ssize_t)sizeof(b))
@@ -56,6 +56,7 @@ wal_shm_read(int fd, struct wal_shm_hdr *out, struct lsc_err *err)
 		    !hdr_valid(b))
 			continue;	/* caught mid-update: read again */
 		out->mx_frame = native32(b + 16);
+		out->backfilled = native32(b + 2 * SHM_HDR_LEN);
 		memcpy(out->salts, b + 32, sizeof(out->salts));
 		return LSC_OK;
 	}

@@ -16,6 +16,9 @@
  *	16 mxFrame	20 nPage	24 aFrameCksum[2]
  *	32 aSalt[2] (the WAL header's salt bytes, as stored there)
  *	40 aCksum[2]
+ * followed at 96 by the checkpoint info, whose first field is nBackfill,
+ * the frames of this cycle already copied into the database file (one
+ * aligned u32, written atomically).
  * Reading it takes no lock and changes nothing: the app never notices.
  *
  * The descriptor must stay open as long as this process has SQLite
@@ -32,6 +35,7 @@
 
 struct wal_shm_hdr {
 	uint32_t	mx_frame;	/* frames committed in this WAL cycle */
+	uint32_t	backfilled;	/* of which checkpointed (nBackfill) */
 	uint8_t		salts[8];	/* bytes 16..23 of that cycle's WAL header */
 };
 

@@ -16,12 +16,17 @@ cat > c.ini <<EOC
 replica = file://$T/rep
 sync-interval = 0
 min-checkpoint-page-count = 400
+# A full-speed writer never pauses for a checkpoint's fsyncs, so the WAL
+# resets at this bound (with a brief write lock): several WAL indexes.
+max-checkpoint-page-count = 800
 EOC
 chmod 600 c.ini
 $M write app.db --seed "$SEED" --mix "$MIX" --steps 0 >/dev/null || fail "cannot create the database"
 bg "$LSC" replicate -c c.ini 2> d.log; D=$BGPID
 wait_for 10 grep -q "snapshot written" d.log || fail "no snapshot"
-$M write app.db --seed "$SEED" --mix "$MIX" --log w.log --steps 120 >/dev/null || fail writer
+# A few milliseconds between steps, as an app has: checkpoints then find
+# the quiet moments that let the WAL restart.
+$M write app.db --seed "$SEED" --mix "$MIX" --log w.log --steps 120 --pause-ms 3 >/dev/null || fail writer
 final=$(sed -n 's/^done //p' w.log)
 kill -TERM $D; wait $D || fail "daemon exit status $?"
 "$LSC" restore -o out.db "file://$T/rep" 2>/dev/null || fail "restore failed"

@@ -131,7 +131,7 @@ test_whole_transactions(void)
 	synth_frames(&w, 600, 1, 2);	/* more than two batches of 256 */
 	synth_frames(&w, 10, 0, 3);	/* not committed (yet) */
 	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
-	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
 	/* Generation ids are time-ordered: a later one sorts after (a
 	 * restore breaks a tie of S3's whole-second times by the id). */
 	{
@@ -140,7 +140,7 @@ test_whole_transactions(void)
 
 		memcpy(first, sh.gen, sizeof(first));
 		nanosleep(&ms, NULL);
-		T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+		T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
 		T_CHECK(layout_gen_valid(sh.gen));
 		T_CHECK(strcmp(sh.gen, first) > 0);
 	}
@@ -207,7 +207,7 @@ test_witness(void)
 	synth_start(&w, 200, 1);
 	synth_frames(&w, 3, 1, 1);
 	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
-	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
 	/* Frames 4-6 commit, but do not continue our chain (as after a
 	 * rollback wrote over frames once taken for committed). */
 	good[0] = w.s[0], good[1] = w.s[1];
@@ -232,7 +232,7 @@ test_witness(void)
 	synth_frames(&w, 3, 1, 1);
 	synth_shm(&w, 3);
 	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
-	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
 	T_EQ_INT(shadow_capture(&sh, 0, 0, &res, NULL), LSC_OK);
 	T_CHECK(res.reason == NULL);
 	w.raw[16] ^= 1;		/* salts of another cycle */
@@ -245,8 +245,9 @@ test_witness(void)
 	close(w.fd);
 }
 
-/* Restarts: one in place is followed; a truncated one, or one that came
- * before every committed frame was copied, is not proof of continuity. */
+/* Restarts: without a pin held throughout, any restart breaks continuity;
+ * with one, a restart in place or after a truncation is followed, unless
+ * the wal-index had called frames committed that we never copied. */
 static void
 test_restart(void)
 {
@@ -254,36 +255,48 @@ test_restart(void)
 	struct shadow_capture res;
 	struct synth w, w2;
 
-	/* In place: the new cycle has not reached our offset. */
+	/* Not pinned throughout (a start-up): continuity lost. */
 	fresh();
 	synth_start(&w, 400, 1);
 	synth_frames(&w, 5, 1, 1);
 	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
-	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
 	close(w.fd);
 	synth_start(&w2, 401, 0);
 	synth_frames(&w2, 2, 1, 9);
+	T_EQ_INT(shadow_capture(&sh, 0, 0, &res, NULL), LSC_OK);
+	T_CHECK(res.reason != NULL);
+	T_EQ_INT(sh.index, 0);
+	/* Pinned throughout: the same restart is followed. */
 	T_EQ_INT(shadow_capture(&sh, 1, 0, &res, NULL), LSC_OK);
 	T_CHECK(res.reason == NULL);
 	T_EQ_INT(res.new_index, 1);
 	T_EQ_INT(sh.index, 1);
+	T_EQ_INT(sh.cycle_index, 1);
 	T_CHECK(shadow_is_wal_prefix(&sh, 1, WAL_HDR_LEN + 2 * FLEN));
 	shadow_release(&sh);
 	close(w2.fd);
 
-	/* Truncated (TRUNCATE checkpoint, journal_size_limit): the old
-	 * cycle's frames past the new end are gone, unseen or not. */
+	/* Truncated to nothing (a TRUNCATE checkpoint), then a new cycle:
+	 * under the pin, nothing we lack went with it. */
 	fresh();
 	synth_start(&w, 500, 1);
 	synth_frames(&w, 5, 1, 1);
 	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
-	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
+	T_EQ_INT(ftruncate(w.fd, 0), 0);
+	T_EQ_INT(shadow_capture(&sh, 0, 0, &res, NULL), LSC_OK);
+	T_CHECK(res.reason != NULL);		/* strict: lost */
+	T_EQ_INT(shadow_capture(&sh, 1, 0, &res, NULL), LSC_OK);
+	T_CHECK(res.reason == NULL);		/* pinned: wait for a header */
+	T_EQ_INT(res.bytes, 0);
 	close(w.fd);
-	synth_start(&w2, 501, 1);
+	synth_start(&w2, 501, 0);
 	synth_frames(&w2, 2, 1, 9);
 	T_EQ_INT(shadow_capture(&sh, 1, 0, &res, NULL), LSC_OK);
-	T_CHECK(res.reason != NULL);
-	T_EQ_INT(sh.index, 0);
+	T_CHECK(res.reason == NULL);
+	T_EQ_INT(sh.index, 1);
+	T_CHECK(shadow_is_wal_prefix(&sh, 1, WAL_HDR_LEN + 2 * FLEN));
 	shadow_release(&sh);
 	close(w2.fd);
 
@@ -292,7 +305,7 @@ test_restart(void)
 	synth_start(&w, 600, 1);
 	synth_frames(&w, 5, 1, 1);
 	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
-	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
 	synth_shm(&w, 7);
 	close(w.fd);
 	synth_start(&w2, 601, 0);
@@ -304,6 +317,41 @@ test_restart(void)
 		    "frame was copied");
 	shadow_release(&sh);
 	close(w2.fd);
+}
+
+/* A WAL with no header (nobody wrote since it was checkpointed away): a
+ * generation starts on a header of our own, and the application's WAL is
+ * followed as index 1. */
+static void
+test_no_wal_yet(void)
+{
+	struct shadow sh;
+	struct shadow_capture res;
+	struct synth w;
+	char *path;
+
+	fresh();
+	/* SQLite leaves an empty -wal when a read starts on such a WAL. */
+	close(open(wal, O_RDWR | O_CREAT | O_TRUNC, 0644));
+	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
+	T_EQ_INT(sh.index, 0);
+	T_EQ_INT(shadow_file_size(&sh, 0), WAL_HDR_LEN);
+	T_EQ_INT(sh.dst.page_size, PAGE);
+	/* Still nothing: nothing to do. */
+	T_EQ_INT(shadow_capture(&sh, 1, 0, &res, NULL), LSC_OK);
+	T_CHECK(res.reason == NULL && res.bytes == 0);
+	synth_start(&w, 900, 1);
+	synth_frames(&w, 3, 1, 1);
+	T_EQ_INT(shadow_capture(&sh, 1, 0, &res, NULL), LSC_OK);
+	T_CHECK(res.reason == NULL);
+	T_EQ_INT(sh.index, 1);
+	T_CHECK(shadow_is_wal_prefix(&sh, 1, WAL_HDR_LEN + 3 * FLEN));
+	path = shadow_path(&sh, 0);
+	T_CHECK(access(path, F_OK) == 0);
+	free(path);
+	shadow_release(&sh);
+	close(w.fd);
 }
 
 /* An index never reaches INDEX_MAX (keys at or above it are not read):
@@ -321,7 +369,7 @@ test_index_cap(void)
 	synth_start(&w, 700, 1);
 	synth_frames(&w, 3, 1, 1);
 	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
-	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
 	from = shadow_path(&sh, 0);
 	to = shadow_path(&sh, INDEX_MAX - 1);
 	T_EQ_INT(rename(from, to), 0);
@@ -346,7 +394,7 @@ test_index_cap(void)
 	synth_start(&w, 800, 1);
 	synth_frames(&w, 3, 1, 1);
 	T_EQ_INT(shadow_init(&sh, db, NULL, NULL), LSC_OK);
-	T_EQ_INT(shadow_new_generation(&sh, NULL), LSC_OK);
+	T_EQ_INT(shadow_new_generation(&sh, PAGE, NULL), LSC_OK);
 	free(to);
 	to = shadow_path(&sh, INDEX_MAX - 1);
 	T_EQ_INT(rename(from = shadow_path(&sh, 0), to), 0);
@@ -377,6 +425,7 @@ main(void)
 	test_whole_transactions();
 	test_witness();
 	test_restart();
+	test_no_wal_yet();
 	test_index_cap();
 	cmd = xasprintf("rm -rf '%s'", dir);
 	if (system(cmd) != 0)
