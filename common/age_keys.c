@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,11 @@ age_recipient_parse(const char *s, unsigned char pk[AGE_KEY_LEN],
 	unsigned char data[AGE_KEY_LEN + 8];
 	size_t n;
 
+	/* A secret key pasted in the wrong place must not reach a log. */
+	if (strncasecmp(s, IDENTITY_HRP, strlen(IDENTITY_HRP)) == 0)
+		return lsc_seterr(err, LSC_ECONFIG, 0, "a secret key "
+		    "(AGE-SECRET-KEY-1...) was given where a recipient belongs: "
+		    "give its public key, age1... (age-keygen -y prints it)");
 	if (bech32_decode(s, hrp, sizeof(hrp), data, sizeof(data), &n) != 0 ||
 	    strcmp(hrp, RECIPIENT_HRP) != 0 || n != AGE_KEY_LEN)
 		return lsc_seterr(err, LSC_ECONFIG, 0, "'%.80s' is not an age "
