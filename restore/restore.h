@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Carrying out a restore plan: stream the snapshot and every planned WAL
- * segment from the replica through the LZ4 reader into the apply engine,
+ * segment from the replica through the age reader (encrypted objects,
+ * with the plan's age_identity_file) and the LZ4 reader into the apply
+ * engine,
  * building `<output>.lsc-tmp-<pid>` beside the output; check it with
  * SQLite's `PRAGMA integrity_check` (opened read-only and immutable, so no
  * -wal or -shm file appears); fsync it; rename it to the output without
