@@ -15,7 +15,7 @@ list of rules:
      "skip": 0,          # let this many matching requests through first
      "times": 1,         # then apply to this many (-1: all)
      "action": "status" | "reset_request" | "reset_response" | "truncate"
-             | "stall" | "error200" | "delete_errors",
+             | "stall" | "error200" | "delete_errors" | "lost_reply",
      "status": 503, "code": "SlowDown", "message": "...",  # status/error200
      "bytes": 1000,      # reset_response/truncate: body bytes sent first
      "seconds": 10,      # stall: how long to hold the request
@@ -29,7 +29,9 @@ RST; truncate = the same but a clean close (FIN) after `bytes`; stall =
 read the request and answer nothing for `seconds`; error200 = answer 200
 with an <Error> body (not forwarded); delete_errors = forward a
 DeleteObjects without its first `keys` keys and report those keys as
-per-key <Error>s.
+per-key <Error>s; lost_reply = forward (the request takes effect), then
+RST before a byte of the reply: a client sees a failure for a request
+that worked.
 
 A status rule may carry "skew_s": N; the <Error> body then gets
 RequestTime (from the request's x-amz-date) and ServerTime (now + N
@@ -434,6 +436,13 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = "upstream-error: %s" % e
             log(entry)
             self._reply(502, error_xml("BadGateway", str(e)))
+            return
+        if action == "lost_reply":
+            resp.read()
+            up.close()
+            entry["status"] = "lost_reply %d" % resp.status
+            log(entry)
+            self._rst()
             return
         length = resp.getheader("Content-Length")
         if self.command == "HEAD":
