@@ -21,6 +21,7 @@
 #  6. Turning encryption off, then on, then changing the recipients each
 #     start a new generation; the plain one contains the plaintext (the
 #     control that shows step 1's search can find it).
+#  7. replicate --restore-if-missing needs age-identity-file, and uses it.
 . "$(dirname "$0")/lib.sh"
 command -v age >/dev/null 2>&1 || skip "age CLI not installed (apt-get install age)"
 command -v lz4 >/dev/null 2>&1 || skip "lz4 CLI not installed"
@@ -301,4 +302,16 @@ rm -f out.db
 "$LSC" restore --age-identity-file "$T/k3.txt" -o out.db "file://$T/rep" 2>/dev/null || fail "restore with the new key"
 check_rows out.db
 touch release; wait $HOLDER
+
+note "7. replicate --restore-if-missing: the key from age-identity-file"
+mkdir m2
+sed "s|$T/app.db|$T/m2/app.db|" c.ini > m2.ini
+"$LSC" replicate -c m2.ini --restore-if-missing --exec true 2> m2a.log &&
+    fail "restored without a key"
+grep -q "is encrypted (age); set age-identity-file" m2a.log || { cat m2a.log; fail "no hint (restore-if-missing)"; }
+[ ! -e m2/app.db ] || fail "m2/app.db written without a key"
+echo "age-identity-file = $T/k3.txt" >> m2.ini
+"$LSC" replicate -c m2.ini --restore-if-missing --exec true 2> m2b.log || { cat m2b.log; fail "--restore-if-missing"; }
+grep -q "restored from the replica" m2b.log || fail "no restore logged"
+check_rows m2/app.db
 echo "ok: $(gens) generations, $(tail -n 1 ids.log) commits, every restore exact"
