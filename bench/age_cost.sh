@@ -77,7 +77,7 @@ one() { # MODE RUN -> "snap_ms_per_mib wal_ms_per_mib our_restore_s ls_restore_s
 	"$LSC" replicate -c "$d/c.ini" 2> "$d/d.log" &
 	D=$!
 	i=0
-	until grep -q "snapshot written" "$d/d.log"; do
+	until grep -q "snapshot written" "$d/d.log" 2>/dev/null; do
 		i=$((i + 1)); [ $i -lt 6000 ] || { echo "no snapshot in 600 s"; exit 1; }
 		sleep 0.01
 	done
