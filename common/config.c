@@ -281,6 +281,8 @@ cfg_free(struct lsc_config *cfg)
 		free(cfg->dbs[i].path);
 		free(cfg->dbs[i].replica);
 		free(cfg->dbs[i].meta_path);
+		free(cfg->dbs[i].age_recipients);
+		free(cfg->dbs[i].age_identity_file);
 		cfg_s3_release(&cfg->dbs[i].s3);
 	}
 	free(cfg->dbs);
@@ -491,6 +493,24 @@ check_replica_url(struct parser *p, const char *v)
 	return fail(p, "replica: '%s' must be file:///dir or s3://bucket/prefix", v);
 }
 
+/* `age-recipient` may be repeated: each adds a key (never twice). */
+static int
+add_age_recipient(struct parser *p, struct cfg_db *db, const char *v)
+{
+	unsigned char pk[AGE_KEY_LEN];
+	struct lsc_err e = { 0 };
+
+	if (age_recipient_parse(v, pk, &e) != LSC_OK)
+		return fail(p, "age-recipient: %s", e.msg);
+	for (size_t i = 0; i < db->nage_recipients; i++)
+		if (memcmp(db->age_recipients[i], pk, AGE_KEY_LEN) == 0)
+			return fail(p, "age-recipient '%s' is listed twice", v);
+	db->age_recipients = xreallocarray(db->age_recipients,
+	    db->nage_recipients + 1, AGE_KEY_LEN);
+	memcpy(db->age_recipients[db->nage_recipients++], pk, AGE_KEY_LEN);
+	return 1;
+}
+
 static int
 set_db_key(struct parser *p, struct cfg_db *db, const char *key, const char *v,
     int expanded)
@@ -507,6 +527,13 @@ set_db_key(struct parser *p, struct cfg_db *db, const char *key, const char *v,
 		if (v[0] != '/')
 			return fail(p, "meta-path: '%s' must be absolute", v);
 		return set_string(p, key, v, &db->meta_path);
+	}
+	if (strcmp(key, "age-recipient") == 0)
+		return add_age_recipient(p, db, v);
+	if (strcmp(key, "age-identity-file") == 0) {
+		if (v[0] != '/')
+			return fail(p, "age-identity-file: '%s' must be absolute", v);
+		return set_string(p, key, v, &db->age_identity_file);
 	}
 	if (strcmp(key, "sync-interval") == 0)
 		return set_duration(p, key, v, &db->sync_interval_ms);
@@ -656,9 +683,11 @@ handler(void *user, const char *section, const char *name, const char *value)
 	if (p->kind == SEC_NONE)
 		return fail(p, "key '%s' is outside any section (put it under "
 		    "[daemon], [s3] or [db \"/path\"])", name);
-	/* A key may be set once per section: `seen` holds "\nkey\n" entries. */
+	/* A key may be set once per section: `seen` holds "\nkey\n" entries.
+	 * Only age-recipient is a list, one key per line. */
 	needle = xasprintf("\n%s\n", name);
-	dup = p->seen.data != NULL && strstr((char *)p->seen.data, needle) != NULL;
+	dup = p->seen.data != NULL && strstr((char *)p->seen.data, needle) != NULL &&
+	    !(p->kind == SEC_DB && strcmp(name, "age-recipient") == 0);
 	free(needle);
 	if (dup)
 		return fail(p, "key '%s' is set twice in [%s]", name, p->section);

@@ -7,7 +7,7 @@
  *	[daemon]                 log-level, metrics
  *	[s3]                     S3 settings shared by every database
  *	[db "/abs/path/app.db"]  one database: replica URL, intervals,
- *	                         checkpoint thresholds, and any [s3] key
+ *	                         checkpoint thresholds, age keys, any [s3] key
  *
  * `${VAR}` in a section name or value is replaced from the environment (an
  * unset variable is an error).  Lines of 200 bytes or more are refused,
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/age.h"
 #include "common/err.h"
 
 /* S3 settings; NULL / -1 / 0 mean "not set here" so a [db] section can
@@ -51,6 +52,12 @@ struct cfg_db {
 	int64_t		 min_checkpoint_page_count;
 	int64_t		 max_checkpoint_page_count;	/* 0: no RESTART */
 	struct cfg_s3	 s3;		/* overrides of [s3] */
+	/* age encryption: the keys of every `age-recipient` (none: objects
+	 * are plain), and `age-identity-file`, which only what reads
+	 * objects (restore) opens; NULL when not set. */
+	unsigned char	(*age_recipients)[AGE_KEY_LEN];
+	size_t		 nage_recipients;
+	char		*age_identity_file;
 	int		 line;		/* where the section starts */
 	int		 replica_line;	/* where `replica` is set */
 };

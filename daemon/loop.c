@@ -398,6 +398,10 @@ same_db(const struct repl *a, const struct cfg_db *b, const struct cfg_s3 *b3)
 	    a->cfg.checkpoint_interval_ms == b->checkpoint_interval_ms &&
 	    a->cfg.min_checkpoint_page_count == b->min_checkpoint_page_count &&
 	    a->cfg.max_checkpoint_page_count == b->max_checkpoint_page_count &&
+	    a->cfg.nage_recipients == b->nage_recipients &&
+	    (b->nage_recipients == 0 || memcmp(a->cfg.age_recipients,
+	    b->age_recipients, b->nage_recipients * AGE_KEY_LEN) == 0) &&
+	    same_str(a->cfg.age_identity_file, b->age_identity_file) &&
 	    same_s3(&a->s3, &merged);
 	cfg_s3_release(&merged);
 	return same;

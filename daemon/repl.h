@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "daemon/shippos.h"
 #include "replica/replica.h"
 #include "wal/dblock.h"
 #include "wal/shadow.h"
@@ -83,6 +84,7 @@ struct repl {
 	uint32_t	 pos_index;
 	uint64_t	 pos_offset;
 	int		 have_snapshot;
+	struct ship_state ship;		/* its local record (shippos.c) */
 
 	int64_t		 last_ckpt_ms;		/* monotonic */
 	/* A due checkpoint that could not reset the WAL, since (mono_ms; 0:
@@ -141,6 +143,23 @@ uint64_t repl_final(struct repl *r);
 int	repl_ship(struct repl *r, struct lsc_err *err);	/* ship.c */
 int	repl_snapshot(struct repl *r, struct lsc_err *err);	/* ship.c */
 int	repl_find_position(struct repl *r, struct lsc_err *err);	/* ship.c */
+/* The local record of what the replica holds (shippos.h): before an
+ * object's commit; after a segment's commit failed or worked. */
+void	shippos_object(struct repl *r);
+void	shippos_tried(struct repl *r, uint32_t index, uint64_t offset,
+	    uint64_t stored, uint64_t end);
+void	shippos_shipped(struct repl *r, uint32_t index, uint64_t offset,
+	    uint64_t stored, uint64_t end);
+/* LSC_ECORRUPT (with the reason) when generation sh.gen was begun with
+ * other encryption settings, or is encrypted and unrecorded; `shipped`:
+ * the replica holds objects of it. */
+int	shippos_check_gen(struct repl *r, int shipped, struct lsc_err *err);
+/* The end of the replica's last segment (index, offset, stored size),
+ * from the local record, else by reading it decompressing at most `cap`
+ * bytes. */
+int	shippos_segment_end(struct repl *r, const char *key, uint32_t index,
+	    uint64_t offset, uint64_t stored, uint64_t cap, uint64_t *end,
+	    struct lsc_err *err);
 int	repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode,
 	    struct lsc_err *err);				/* checkpoint.c */
 int	repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,

@@ -2,8 +2,9 @@
 /*
  * Shipping: shadow WAL bytes become LZ4-framed segment objects
  * (generations/<gen>/wal/<index>_<offset>.wal.lz4) and the database file
- * becomes a snapshot object, streamed through the compressor into the
- * replica with memory bounded by one LZ4 block.
+ * becomes a snapshot object, streamed through the compressor (and age,
+ * when the database has recipients) into the replica with memory bounded
+ * by one LZ4 block and one age chunk.
  *
  * Order matters for a point-in-time restore that must never mix states:
  * before a snapshot is uploaded, every WAL byte up to our pin's read mark
@@ -22,8 +23,8 @@
 #include "common/crashpoint.h"
 #include "common/fsutil.h"
 #include "common/log.h"
-#include "common/lz4frame.h"
 #include "common/xmalloc.h"
+#include "daemon/objput.h"
 #include "daemon/repl.h"
 #include "wal/wal_layout.h"
 
@@ -32,36 +33,26 @@
  * (an index is at most ~4 GiB plus one transaction). */
 #define PRUNED_SEGMENT_CAP	((uint64_t)1 << 36)
 
-struct put_sink {
-	struct replica		*replica;
-	struct replica_put	*put;
-};
-
-static int
-put_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
-{
-	struct put_sink *s = ctx;
-
-	return replica_put_write(s->replica, s->put, data, len, err);
-}
-
-/* Upload bytes [from, to) of file `fd` as one LZ4 object under `key`. */
+/*
+ * Upload bytes [from, to) of file `fd` as one object under `key`: LZ4, and
+ * age when the database has recipients (daemon/objput.h).  *stored is set
+ * to the object's size just before the commit is tried, so that a caller
+ * whose commit fails knows what the replica may hold (0 before that).
+ */
 static int
 upload_range(struct repl *r, int fd, const char *what, uint64_t from,
-    uint64_t to, const char *key, struct lsc_err *err)
+    uint64_t to, const char *key, uint64_t *stored, struct lsc_err *err)
 {
-	struct put_sink s = { r->replica, NULL };
-	struct lz4w *w = NULL;
+	struct objput *o;
 	unsigned char *chunk = NULL;
-	uint64_t pos = from;
+	uint64_t pos = from, n_stored = 0;
 	int rc;
 
-	if ((rc = replica_put_begin(r->replica, key, &s.put, err)) != LSC_OK)
-		return rc;
-	if ((w = lz4w_new(put_sink, &s, err)) == NULL) {
-		rc = err != NULL ? err->code : LSC_EIO;
-		goto fail;
-	}
+	*stored = 0;
+	if ((o = objput_begin(r->replica, key, (const unsigned char
+	    (*)[AGE_KEY_LEN])r->cfg.age_recipients, r->cfg.nage_recipients,
+	    err)) == NULL)
+		return err != NULL && err->code ? (int)err->code : LSC_EIO;
 	chunk = xmalloc(READ_CHUNK);
 	while (pos < to) {
 		size_t want = to - pos < READ_CHUNK ? (size_t)(to - pos) : READ_CHUNK;
@@ -74,20 +65,21 @@ upload_range(struct repl *r, int fd, const char *what, uint64_t from,
 			    "file is shorter than expected");
 			goto fail;
 		}
-		if ((rc = lz4w_write(w, chunk, want, err)) != LSC_OK)
+		if ((rc = objput_write(o, chunk, want, err)) != LSC_OK)
 			goto fail;
 		pos += want;
 		CRASHPOINT("upload.chunk");
 	}
-	if ((rc = lz4w_finish(w, err)) != LSC_OK)
+	if ((rc = objput_finish(o, &n_stored, err)) != LSC_OK)
 		goto fail;
-	lz4w_free(w);
 	free(chunk);
-	return replica_put_commit(r->replica, s.put, err);
+	/* The generation's encryption is on record before its objects. */
+	shippos_object(r);
+	*stored = n_stored;
+	return objput_commit(o, err);
 fail:
-	lz4w_free(w);
+	objput_abort(o);
 	free(chunk);
-	replica_put_abort(r->replica, s.put);
 	return rc;
 }
 
@@ -112,6 +104,7 @@ repl_ship(struct repl *r, struct lsc_err *err)
 		int64_t size = idx == r->sh.index ? (int64_t)r->sh.size :
 		    shadow_file_size(&r->sh, idx);
 		char key[LAYOUT_KEY_MAX], *path;
+		uint64_t stored;
 		int fd;
 
 		if (size < 0 || (uint64_t)size < r->pos_offset || idx > r->sh.index)
@@ -130,15 +123,20 @@ repl_ship(struct repl *r, struct lsc_err *err)
 			}
 			layout_wal_key(r->sh.gen, idx, r->pos_offset, key, sizeof(key));
 			rc = upload_range(r, fd, path, r->pos_offset, (uint64_t)size,
-			    key, err);
+			    key, &stored, err);
 			close(fd);
 			free(path);
 			if (rc != LSC_OK) {
-				/* Recompute from the replica next time (format §5.5). */
+				/* Recompute from the replica next time (format §5.5);
+				 * the commit may have taken effect all the same. */
+				if (stored > 0)
+					shippos_tried(r, idx, r->pos_offset, stored,
+					    (uint64_t)size);
 				r->pos_known = 0;
 				return rc;
 			}
 			CRASHPOINT("ship.after-put");
+			shippos_shipped(r, idx, r->pos_offset, stored, (uint64_t)size);
 			log_db(LOG_DEBUG, r->path, "wal segment written\tkey=%s size=%lld",
 			    key, (long long)size - (long long)r->pos_offset);
 			/* Every index of a generation has the same page size:
@@ -166,6 +164,7 @@ repl_snapshot(struct repl *r, struct lsc_err *err)
 {
 	char key[LAYOUT_KEY_MAX];
 	struct stat st;
+	uint64_t stored;
 	int fd = wal_db_fd(r->db), rc;
 
 	/*
@@ -188,7 +187,8 @@ repl_snapshot(struct repl *r, struct lsc_err *err)
 	 * replays from the snapshot's index (issue: a snapshot after a roll
 	 * restored without the frames of the indexes before it). */
 	layout_snapshot_key(r->sh.gen, r->sh.cycle_index, key, sizeof(key));
-	rc = upload_range(r, fd, r->path, 0, (uint64_t)st.st_size, key, err);
+	rc = upload_range(r, fd, r->path, 0, (uint64_t)st.st_size, key, &stored,
+	    err);
 	if (rc != LSC_OK)
 		return rc;
 	CRASHPOINT("snapshot.after-put");
@@ -201,33 +201,13 @@ repl_snapshot(struct repl *r, struct lsc_err *err)
 	return LSC_OK;
 }
 
-struct count_sink {
-	uint64_t	n;
-};
-
-static int
-count_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
-{
-	(void)data;
-	(void)err;
-	((struct count_sink *)ctx)->n += len;
-	return LSC_OK;
-}
-
-struct lz4_into {
-	struct lz4r	*r;
-};
-
-static int
-feed_lz4(void *ctx, const void *data, size_t len, struct lsc_err *err)
-{
-	return lz4r_feed(((struct lz4_into *)ctx)->r, data, len, err);
-}
-
 /*
  * Learn what the replica holds of our generation (at start-up or after a
  * failed upload): whether it has a snapshot, and the end of its last
- * segment (downloaded and decompressed to learn its length).
+ * segment, from the local record when the listing agrees with it, else by
+ * reading the segment (daemon/shippos.h).  LSC_ECORRUPT means this
+ * generation cannot be continued (mixed encryption settings, or an
+ * encrypted segment and no identity): the caller starts a new one.
  */
 int
 repl_find_position(struct repl *r, struct lsc_err *err)
@@ -236,7 +216,7 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 	char prefix[LAYOUT_KEY_MAX];
 	const struct replica_obj *last = NULL;
 	struct layout_key lk, best = { 0 };
-	int rc;
+	int rc, shipped = 0;
 
 	layout_gen_prefix(r->sh.gen, prefix, sizeof(prefix));
 	if ((rc = replica_list(r->replica, prefix, &l, err)) != LSC_OK)
@@ -245,6 +225,7 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 	for (size_t i = 0; i < l.n; i++) {
 		if (layout_parse(l.v[i].key, &lk) != 0)
 			continue;
+		shipped = 1;
 		if (lk.kind == LAYOUT_SNAPSHOT) {
 			r->have_snapshot = 1;
 			if (l.v[i].mtime_ns > r->last_snapshot_ns)
@@ -255,6 +236,10 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 			best = lk;
 		}
 	}
+	if ((rc = shippos_check_gen(r, shipped, err)) != LSC_OK) {
+		replica_list_free(&l);
+		return rc;
+	}
 	if (last == NULL) {
 		/* Nothing shipped: start at the oldest shadow index we hold. */
 		uint32_t idx = r->sh.index;
@@ -264,13 +249,12 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 		r->pos_index = idx;
 		r->pos_offset = 0;
 	} else {
-		struct count_sink c = { 0 };
-		struct lz4_into in;
 		/* A segment is never longer than what we hold of its index; the
 		 * cap also keeps a hostile or corrupt object from inflating for
 		 * ever.  (A fixed 8 GiB cap once failed on a huge transaction's
 		 * own segment, and each new generation made one again.) */
 		int64_t held = shadow_file_size(&r->sh, best.index);
+		uint64_t end = 0;
 
 		if (held >= 0 && (uint64_t)held < best.offset) {
 			replica_list_free(&l);
@@ -278,19 +262,15 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 			    "index %08x past offset %llu, beyond our shadow WAL",
 			    best.index, (unsigned long long)held);
 		}
-		in.r = lz4r_new(count_sink, &c, held >= 0 ? (uint64_t)held -
-		    best.offset : PRUNED_SEGMENT_CAP, err);
-		rc = in.r == NULL ? LSC_EIO :
-		    replica_get(r->replica, last->key, feed_lz4, &in, err);
-		if (rc == LSC_OK)
-			rc = lz4r_finish(in.r, err);
-		lz4r_free(in.r);
+		rc = shippos_segment_end(r, last->key, best.index, best.offset,
+		    last->size, held >= 0 ? (uint64_t)held - best.offset :
+		    PRUNED_SEGMENT_CAP, &end, err);
 		if (rc != LSC_OK) {
 			replica_list_free(&l);
 			return rc;
 		}
 		r->pos_index = best.index;
-		r->pos_offset = best.offset + c.n;
+		r->pos_offset = end;
 		/* We prune an index only once it has shipped whole and the next
 		 * one exists: then the position is the next one's start. */
 		if (held < 0 && r->pos_index < r->sh.index &&

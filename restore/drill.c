@@ -96,10 +96,12 @@ build(struct drill *d, const struct restore_plan *p, const char *path,
     unsigned flags, struct drill_restore *rs, struct lsc_err *err)
 {
 	struct restore_stats st = { 0 };
+	struct restore_plan q = *p;	/* the same plan, with our keys */
 	int rc;
 
 	note_restore(rs, p, NULL);
-	rc = restore_build_flags(d->r, p, path, flags, NULL, &st, err);
+	q.age_identity_file = d->o->age_identity_file;
+	rc = restore_build_flags(d->r, &q, path, flags, NULL, &st, err);
 	if (rc != LSC_OK)
 		return rc;
 	note_restore(rs, p, &st);
@@ -431,7 +433,8 @@ drill_run(struct replica *r, const struct drill_opts *o, const char *workdir,
 	check_sql(&d);
 	unlink(d.latest_db);
 	check_pitr(&d);
-	drill_chain_run(r, &d.cat, d.seen, o->generation, &rep->chain);
+	drill_chain_run(r, &d.cat, d.seen, o->generation, o->age_identity_file,
+	    &rep->chain);
 out:
 	all[0] = &rep->chain.ck;
 	all[1] = &rep->latest.ck;

@@ -54,6 +54,7 @@ struct drill_opts {
 	const char *const *sql;		/* borrowed */
 	size_t		 nsql;
 	const char	*generation;	/* NULL: every generation */
+	const char	*age_identity_file;	/* NULL: none (plain replicas) */
 };
 
 /* What every check, pitr target and query reports. */

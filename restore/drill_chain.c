@@ -119,7 +119,7 @@ problem(struct drill_chain *out, const char *key, const char *msg)
 
 /* Every snapshot of `g`; returns the generation's page size, or 0. */
 static uint32_t
-check_snapshots(struct replica *r, const struct cat_gen *g,
+check_snapshots(struct replica *r, struct objread *rd, const struct cat_gen *g,
     const uint8_t *seen, uint32_t ps, struct drill_chain *out)
 {
 	for (size_t k = 0; k < g->nsnap; k++) {
@@ -133,7 +133,7 @@ check_snapshots(struct replica *r, const struct cat_gen *g,
 		if (seen[k])
 			continue;
 		out->bytes_read += o->size;
-		if (verify_snapshot(r, g->id, o, NULL, &got, NULL, &err) !=
+		if (verify_snapshot(r, rd, g->id, o, NULL, &got, NULL, &err) !=
 		    LSC_OK) {
 			problem(out, o->key, err.msg);
 		} else if (ps == 0) {
@@ -151,7 +151,8 @@ check_snapshots(struct replica *r, const struct cat_gen *g,
 
 /* One WAL index of `g`, segments [i, j), unless a restore read it all. */
 static void
-check_index(struct replica *r, const struct cat_gen *g, const uint8_t *seen,
+check_index(struct replica *r, struct objread *rd, const struct cat_gen *g,
+    const uint8_t *seen,
     size_t i, size_t j, uint32_t ps, struct drill_chain *out)
 {
 	struct lsc_err err = { 0 };
@@ -177,7 +178,7 @@ check_index(struct replica *r, const struct cat_gen *g, const uint8_t *seen,
 		return;
 	}
 	out->bytes_read += size;
-	if (verify_index(r, g->id, &g->segs[i], j - i, ps, NULL, NULL, &culprit,
+	if (verify_index(r, rd, g->id, &g->segs[i], j - i, ps, NULL, NULL, &culprit,
 	    &err) != LSC_OK)
 		problem(out, culprit, err.msg);
 }
@@ -187,7 +188,8 @@ check_index(struct replica *r, const struct cat_gen *g, const uint8_t *seen,
  * Lower ones no restore reads, and retention may be removing them.
  */
 static void
-check_indexes(struct replica *r, const struct cat_gen *g, const uint8_t *seen,
+check_indexes(struct replica *r, struct objread *rd, const struct cat_gen *g,
+    const uint8_t *seen,
     uint32_t base, uint32_t ps, struct drill_chain *out)
 {
 	for (size_t i = 0, j; i < g->nseg; i = j) {
@@ -197,14 +199,14 @@ check_indexes(struct replica *r, const struct cat_gen *g, const uint8_t *seen,
 		if (g->segs[i].index < base)
 			out->unreachable += j - i;
 		else
-			check_index(r, g, seen, i, j, ps, out);
+			check_index(r, rd, g, seen, i, j, ps, out);
 	}
 }
 
 void
 drill_chain_run(struct replica *r, const struct catalog *c,
     const struct drill_seen *s, const char *generation,
-    struct drill_chain *out)
+    const char *age_identity_file, struct drill_chain *out)
 {
 	int64_t t0 = mono_ms();
 	char *why;
@@ -228,9 +230,19 @@ drill_chain_run(struct replica *r, const struct catalog *c,
 		if (plan_make(c, &po, &p, &err) != LSC_OK)
 			problem(out, drill_find_key(c, err.msg), err.msg);
 		plan_release(&p);
-		ps = check_snapshots(r, g, s->snap[gi], s->page_size[gi], out);
-		/* Snapshots are sorted by index: [0] is the lowest. */
-		check_indexes(r, g, s->seg[gi], g->snaps[0].index, ps, out);
+		/* One reader per generation: it never mixes encrypted and
+		 * plain objects (objread.h). */
+		{
+			struct objread rd;
+
+			objread_init(&rd, age_identity_file);
+			ps = check_snapshots(r, &rd, g, s->snap[gi],
+			    s->page_size[gi], out);
+			/* Snapshots are sorted by index: [0] is the lowest. */
+			check_indexes(r, &rd, g, s->seg[gi], g->snaps[0].index, ps,
+			    out);
+			objread_release(&rd);
+		}
 	}
 	out->ck.ms = mono_ms() - t0;
 	if (out->generations == 0) {

@@ -39,8 +39,10 @@ void	drill_seen_plan(struct drill_seen *s, const struct restore_plan *p,
  * when not NULL): count, then read and verify what `s` does not hold.
  * Fills `out` (zeroed by the caller) with counts, problems and status.
  */
+/* `age_identity_file` (may be NULL) opens an encrypted replica. */
 void	drill_chain_run(struct replica *r, const struct catalog *c,
 	    const struct drill_seen *s, const char *generation,
+	    const char *age_identity_file,
 	    struct drill_chain *out);
 
 /*

@@ -36,7 +36,8 @@
 static const char drill_usage[] =
 "usage: litestream-c drill [-c CONFIG] [--json] [--targets N]\n"
 "           [--max-lag DURATION] [--sql QUERY]... [--tmpdir DIR]\n"
-"           [--generation ID] [--prom-file PATH] (DB_PATH | REPLICA_URL)\n"
+"           [--generation ID] [--prom-file PATH] [--age-identity-file PATH]\n"
+"           (DB_PATH | REPLICA_URL)\n"
 "\n"
 "A disaster-recovery drill: prove that the replica restores, and how\n"
 "stale (RPO) and how slow (RTO) a restore would be.  Never writes to the\n"
@@ -59,6 +60,8 @@ static const char drill_usage[] =
 "  --tmpdir DIR          where the restored copies go (default $TMPDIR,\n"
 "                        else /tmp); needs room for two databases\n"
 "  --generation ID       only this generation (16 hex digits)\n"
+"  --age-identity-file PATH  age keys for an encrypted replica; default:\n"
+"                        the [db]'s age-identity-file\n"
 "  --prom-file PATH      also write the results as Prometheus text to PATH\n"
 "                        (atomically; for node_exporter's textfile\n"
 "                        collector, e.g. /var/lib/node_exporter/x.prom)\n"
@@ -221,7 +224,8 @@ parse_targets(const char *s, int *out)
 int
 cmd_drill(int argc, char **argv)
 {
-	enum { O_JSON = 256, O_TARGETS, O_LAG, O_SQL, O_TMP, O_GEN, O_PROM };
+	enum { O_JSON = 256, O_TARGETS, O_LAG, O_SQL, O_TMP, O_GEN, O_PROM,
+	    O_AGE };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, O_JSON },
@@ -231,6 +235,7 @@ cmd_drill(int argc, char **argv)
 		{ "tmpdir", required_argument, NULL, O_TMP },
 		{ "generation", required_argument, NULL, O_GEN },
 		{ "prom-file", required_argument, NULL, O_PROM },
+		{ "age-identity-file", required_argument, NULL, O_AGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -293,6 +298,9 @@ cmd_drill(int argc, char **argv)
 			}
 			prom = optarg;
 			break;
+		case O_AGE:
+			o.age_identity_file = optarg;
+			break;
 		case 'h':
 			fputs(drill_usage, stdout);
 			status = 0;
@@ -319,6 +327,8 @@ cmd_drill(int argc, char **argv)
 		status = fail(&err);
 		goto out;
 	}
+	if (o.age_identity_file == NULL)
+		o.age_identity_file = t.age_identity_file;
 	if (target_log_level(t.cfg) != 0) {
 		fprintf(stderr, "litestream-c: LITESTREAM_C_LOG_LEVEL must be "
 		    "debug, info, warn or error\n");

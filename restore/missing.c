@@ -64,6 +64,7 @@ restore_missing(const struct cfg_db *db, const struct cfg_s3 *global_s3,
 	/* No bounds: the latest state.  LSC_ENOTFOUND: no backup at all. */
 	if ((rc = plan_make(&cat, &po, &plan, err)) != LSC_OK)
 		goto out;
+	plan.age_identity_file = db->age_identity_file;
 	if ((rc = restore_build(r, &plan, db->path, stop, &st, err)) != LSC_OK) {
 		/* An object gone mid-restore is a failure, never "no backup":
 		 * the caller would let the app start on an empty database. */

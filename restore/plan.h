@@ -46,6 +46,9 @@ struct restore_plan {
 	const struct cat_obj *snap;
 	const struct cat_obj **segs;	/* owned array of borrowed objects */
 	size_t		 nseg;
+	/* Set by the caller, not the planner: the age identity file that
+	 * encrypted objects are read with (borrowed; NULL: none). */
+	const char	*age_identity_file;
 };
 
 /* Plan; on success *out is filled (plan_release).  Borrows `c`. */

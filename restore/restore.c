@@ -17,43 +17,10 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
-#include "common/lz4frame.h"
 #include "common/xmalloc.h"
 #include "restore/apply.h"
+#include "restore/objread.h"
 #include "restore/restore.h"
-
-static int
-lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
-{
-	return lz4r_feed(ctx, data, len, err);
-}
-
-/*
- * Stream object `key` through the LZ4 reader into `sink`.  Errors name the
- * object: messages that do not already mention it get it as a prefix.
- */
-int
-restore_fetch(struct replica *r, const char *key, lsc_sink_fn sink, void *ctx,
-    struct lsc_err *err)
-{
-	struct lsc_err e = { 0 };
-	struct lz4r *z;
-	int rc;
-
-	if ((z = lz4r_new(sink, ctx, UINT64_MAX, &e)) == NULL)
-		rc = e.code ? (int)e.code : LSC_EIO;
-	else if ((rc = replica_get(r, key, lz4_sink, z, &e)) == LSC_OK)
-		rc = lz4r_finish(z, &e);
-	lz4r_free(z);
-	if (rc == LSC_OK)
-		return LSC_OK;
-	if (strstr(e.msg, key) != NULL)
-		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
-	if (rc == LSC_ECORRUPT)
-		return lsc_seterr(err, rc, e.sys, "corrupt object '%s': %s", key,
-		    e.msg);
-	return lsc_seterr(err, rc, e.sys, "'%s': %s", key, e.msg);
-}
 
 /* `path` as an SQLite URI: file:// + the absolute path, %-escaped. */
 static char *
@@ -171,8 +138,8 @@ fail:
 }
 
 static int
-apply_segments(struct replica *r, const struct restore_plan *p,
-    struct db_apply *a, struct lsc_err *err)
+apply_segments(struct replica *r, struct objread *o,
+    const struct restore_plan *p, struct db_apply *a, struct lsc_err *err)
 {
 	int rc = LSC_OK;
 
@@ -186,7 +153,7 @@ apply_segments(struct replica *r, const struct restore_plan *p,
 		}
 		log_debug("applying WAL segment\tkey=%s", s->key);
 		if ((rc = apply_segment_begin(a, s->key, s->offset, err)) == LSC_OK)
-			rc = restore_fetch(r, s->key, apply_wal_feed, a, err);
+			rc = objread_fetch(o, r, s->key, apply_wal_feed, a, err);
 	}
 	if (rc == LSC_OK && p->nseg > 0)
 		rc = apply_index_end(a, err);
@@ -210,8 +177,11 @@ restore_build_flags(struct replica *r, const struct restore_plan *p,
 	char *tmp = xasprintf("%s.lsc-tmp-%d", output, (int)getpid());
 	struct lsc_err dirr = { 0 };
 	struct db_apply a;
+	struct objread o;
 	int fd = -1, rc;
 
+	/* Encrypted or plain, one kind per generation (objread.h). */
+	objread_init(&o, p->age_identity_file);
 	apply_init(&a, -1, dir, p->gen->id);
 	a.stop = stop;
 	if ((rc = fs_mkdir_p(dir, 0755, err)) != LSC_OK)
@@ -227,10 +197,9 @@ restore_build_flags(struct replica *r, const struct restore_plan *p,
 	log_info("restoring\tgeneration=%s snapshot=%s segments=%zu", p->gen->id,
 	    p->snap->key, p->nseg);
 	apply_snapshot_begin(&a, p->snap->key);
-	if ((rc = restore_fetch(r, p->snap->key, apply_snapshot_feed, &a,
-	    err)) != LSC_OK ||
-	    (rc = apply_snapshot_end(&a, err)) != LSC_OK ||
-	    (rc = apply_segments(r, p, &a, err)) != LSC_OK)
+	if ((rc = objread_fetch(&o, r, p->snap->key, apply_snapshot_feed, &a,
+	    err)) != LSC_OK || (rc = apply_snapshot_end(&a, err)) != LSC_OK ||
+	    (rc = apply_segments(r, &o, p, &a, err)) != LSC_OK)
 		goto out;
 	if (!(flags & RESTORE_NO_CHECK) &&
 	    (rc = restore_check_integrity(tmp, err)) != LSC_OK)
@@ -271,6 +240,7 @@ out:
 		remove_sidecars(tmp);
 	}
 	apply_release(&a);
+	objread_release(&o);
 	free(tmp);
 	free(dir);
 	return rc;

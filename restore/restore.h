@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Carrying out a restore plan: stream the snapshot and every planned WAL
- * segment from the replica through the LZ4 reader into the apply engine,
+ * segment from the replica through the age reader (encrypted objects,
+ * with the plan's age_identity_file) and the LZ4 reader into the apply
+ * engine,
  * building `<output>.lsc-tmp-<pid>` beside the output; check it with
  * SQLite's `PRAGMA integrity_check` (opened read-only and immutable, so no
  * -wal or -shm file appears); fsync it; rename it to the output without
@@ -53,14 +55,6 @@ int	restore_build(struct replica *r, const struct restore_plan *p,
 int	restore_build_flags(struct replica *r, const struct restore_plan *p,
 	    const char *output, unsigned flags, volatile sig_atomic_t *stop,
 	    struct restore_stats *st, struct lsc_err *err);
-
-/*
- * Stream object `key` from the replica through the LZ4 reader (which
- * checks the frame and its content checksum) into `sink`.  LSC_OK only
- * once the whole frame was verified; errors name the object.
- */
-int	restore_fetch(struct replica *r, const char *key, lsc_sink_fn sink,
-	    void *ctx, struct lsc_err *err);
 
 /*
  * Open the database file at `path` read-only and immutable (no locks, no

@@ -29,7 +29,8 @@ static volatile sig_atomic_t restore_stop;
 static const char restore_usage[] =
 "usage: litestream-c restore [-c CONFIG] [-o PATH] [--timestamp RFC3339]\n"
 "           [--generation ID] [--index N] [--if-db-not-exists]\n"
-"           [--if-replica-exists] (DB_PATH | REPLICA_URL)\n"
+"           [--if-replica-exists] [--age-identity-file PATH]\n"
+"           (DB_PATH | REPLICA_URL)\n"
 "\n"
 "Rebuild a database from its replica: the newest snapshot within the\n"
 "bounds, then every WAL segment after it up to the bound.\n"
@@ -45,6 +46,8 @@ static const char restore_usage[] =
 "                        listings print indexes in decimal)\n"
 "  --if-db-not-exists    exit 0 if the output already exists\n"
 "  --if-replica-exists   exit 0 if no backup matches\n"
+"  --age-identity-file PATH  age keys (age-keygen's file) for an encrypted\n"
+"                        replica; default: the [db]'s age-identity-file\n"
 "\n"
 "--index and --timestamp cannot be combined.  An existing output is never\n"
 "overwritten.\n";
@@ -122,7 +125,7 @@ exists(const char *path)
 int
 cmd_restore(int argc, char **argv)
 {
-	enum { O_TS = 256, O_GEN, O_INDEX, O_IFDB, O_IFREP };
+	enum { O_TS = 256, O_GEN, O_INDEX, O_IFDB, O_IFREP, O_AGE };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
@@ -131,10 +134,11 @@ cmd_restore(int argc, char **argv)
 		{ "index", required_argument, NULL, O_INDEX },
 		{ "if-db-not-exists", no_argument, NULL, O_IFDB },
 		{ "if-replica-exists", no_argument, NULL, O_IFREP },
+		{ "age-identity-file", required_argument, NULL, O_AGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *output = NULL;
+	const char *config = NULL, *output = NULL, *age_ids = NULL;
 	struct plan_opts po = { 0 };
 	int if_db = 0, if_rep = 0, c, status = 1;
 	struct lsc_err err = { 0 };
@@ -178,6 +182,9 @@ cmd_restore(int argc, char **argv)
 			break;
 		case O_IFREP:
 			if_rep = 1;
+			break;
+		case O_AGE:
+			age_ids = optarg;
 			break;
 		case 'h':
 			fputs(restore_usage, stdout);
@@ -250,6 +257,8 @@ cmd_restore(int argc, char **argv)
 		}
 		goto out;
 	}
+	plan.age_identity_file = age_ids != NULL ? age_ids :
+	    t.age_identity_file;
 	if (restore_build(r, &plan, output, &restore_stop, &st, &err) != LSC_OK) {
 		status = fail(&err);
 		goto out;

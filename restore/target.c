@@ -67,6 +67,7 @@ target_resolve(const char *arg, const char *config_opt, struct target *t,
 			return rc;
 		}
 		t->url = xstrdup(db->replica);
+		t->age_identity_file = db->age_identity_file;
 		cfg_s3_release(&t->s3);
 		cfg_s3_merge(&db->s3, &t->cfg->s3, &t->s3);
 	}

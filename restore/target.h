@@ -21,6 +21,8 @@ struct target {
 	char		*db_path;	/* absolute; NULL for a URL */
 	char		*url;		/* the replica URL */
 	struct cfg_s3	 s3;		/* [db] over [s3] settings */
+	const char	*age_identity_file;	/* the [db]'s (borrowed from cfg)
+						 * or NULL */
 	int		 max_retries;
 };
 

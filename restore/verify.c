@@ -8,7 +8,8 @@
 #include "restore/verify.h"
 
 int
-verify_snapshot(struct replica *r, const char *gen, const struct cat_obj *snap,
+verify_snapshot(struct replica *r, struct objread *rd, const char *gen,
+    const struct cat_obj *snap,
     volatile sig_atomic_t *stop, uint32_t *page_size, struct verify_stats *st,
     struct lsc_err *err)
 {
@@ -18,7 +19,7 @@ verify_snapshot(struct replica *r, const char *gen, const struct cat_obj *snap,
 	apply_init(&a, -1, NULL, gen);
 	a.stop = stop;
 	apply_snapshot_begin(&a, snap->key);
-	if ((rc = restore_fetch(r, snap->key, apply_snapshot_feed, &a,
+	if ((rc = objread_fetch(rd, r, snap->key, apply_snapshot_feed, &a,
 	    err)) == LSC_OK)
 		rc = apply_snapshot_end(&a, err);
 	if (rc == LSC_OK) {
@@ -31,7 +32,8 @@ verify_snapshot(struct replica *r, const char *gen, const struct cat_obj *snap,
 }
 
 int
-verify_index(struct replica *r, const char *gen, const struct cat_obj *segs,
+verify_index(struct replica *r, struct objread *rd, const char *gen,
+    const struct cat_obj *segs,
     size_t n, uint32_t page_size, volatile sig_atomic_t *stop,
     struct verify_stats *st, const char **culprit, struct lsc_err *err)
 {
@@ -47,7 +49,8 @@ verify_index(struct replica *r, const char *gen, const struct cat_obj *segs,
 		at = segs[i].key;
 		if ((rc = apply_segment_begin(&a, segs[i].key, segs[i].offset,
 		    err)) == LSC_OK)
-			rc = restore_fetch(r, segs[i].key, apply_wal_feed, &a, err);
+			rc = objread_fetch(rd, r, segs[i].key, apply_wal_feed, &a,
+			    err);
 	}
 	if (rc == LSC_OK)
 		rc = apply_index_end(&a, err);

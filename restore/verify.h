@@ -4,7 +4,7 @@
  * restore makes on what it reads, for objects no restore needed (the
  * drill's chain check).  There is one implementation of those checks:
  * these functions run the apply engine with no file (apply.h, "verify
- * only") behind restore_fetch's LZ4 reader, so a snapshot or an index
+ * only") behind the object reader (objread.h: age and LZ4), so a snapshot or an index
  * that passes here is one a restore accepts, byte for byte.
  *
  *  - A snapshot: one LZ4 frame with its content checksum, a SQLite header,
@@ -28,6 +28,7 @@
 #include "common/err.h"
 #include "replica/replica.h"
 #include "restore/catalog.h"
+#include "restore/objread.h"
 
 struct verify_stats {
 	uint64_t	 bytes;		/* decompressed bytes checked */
@@ -40,7 +41,7 @@ struct verify_stats {
  * page size.  `stop` (may be NULL) aborts with LSC_ESTOP when set.
  * Errors name the snapshot's key.
  */
-int	verify_snapshot(struct replica *r, const char *gen,
+int	verify_snapshot(struct replica *r, struct objread *rd, const char *gen,
 	    const struct cat_obj *snap, volatile sig_atomic_t *stop,
 	    uint32_t *page_size, struct verify_stats *st, struct lsc_err *err);
 
@@ -51,7 +52,7 @@ int	verify_snapshot(struct replica *r, const char *gen,
  * On failure *culprit (may be NULL) is set to the key of the segment at
  * fault (borrowed from segs) and `err` names it too.
  */
-int	verify_index(struct replica *r, const char *gen,
+int	verify_index(struct replica *r, struct objread *rd, const char *gen,
 	    const struct cat_obj *segs, size_t n, uint32_t page_size,
 	    volatile sig_atomic_t *stop, struct verify_stats *st,
 	    const char **culprit, struct lsc_err *err);

@@ -6,7 +6,7 @@
 set -eu
 BUILD_PKGS="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libssl-dev
 libinih-dev liblz4-dev libexpat1-dev libsystemd-dev libmicrohttpd-dev sqlite3"
-TEST_PKGS="python3 python3-botocore awscli lz4 procps systemd openssl"
+TEST_PKGS="python3 python3-botocore awscli lz4 procps systemd openssl age"
 want=$BUILD_PKGS
 [ "${1:-test}" = build ] || want="$BUILD_PKGS $TEST_PKGS"
 command -v node >/dev/null 2>&1 || [ "${1:-test}" = build ] || want="$want nodejs npm"

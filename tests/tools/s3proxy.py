@@ -15,7 +15,7 @@ list of rules:
      "skip": 0,          # let this many matching requests through first
      "times": 1,         # then apply to this many (-1: all)
      "action": "status" | "reset_request" | "reset_response" | "truncate"
-             | "stall" | "error200" | "delete_errors",
+             | "stall" | "error200" | "delete_errors" | "lost_reply",
      "status": 503, "code": "SlowDown", "message": "...",  # status/error200
      "bytes": 1000,      # reset_response/truncate: body bytes sent first
      "seconds": 10,      # stall: how long to hold the request
@@ -29,11 +29,12 @@ RST; truncate = the same but a clean close (FIN) after `bytes`; stall =
 read the request and answer nothing for `seconds`; error200 = answer 200
 with an <Error> body (not forwarded); delete_errors = forward a
 DeleteObjects without its first `keys` keys and report those keys as
-per-key <Error>s; drop_response = forward the request (the store keeps
-it), then RST before any byte of the reply, so the client cannot know it
-succeeded.  A drop_response rule may carry "hide_s": N: for N seconds the
-key is then left out of every listing the proxy answers (an eventually
-consistent store that does not list a new key yet).
+per-key <Error>s; drop_response (also spelt lost_reply) = forward the
+request (the store keeps it), then RST before any byte of the reply, so
+the client cannot know it succeeded.  A drop_response rule may carry
+"hide_s": N: for N seconds the key is then left out of every listing the
+proxy answers (an eventually consistent store that does not list a new
+key yet).
 
 A status rule may carry "skew_s": N; the <Error> body then gets
 RequestTime (from the request's x-amz-date) and ServerTime (now + N
@@ -448,7 +449,7 @@ class Handler(BaseHTTPRequestHandler):
             log(entry)
             self._reply(502, error_xml("BadGateway", str(e)))
             return
-        if action == "drop_response":
+        if action in ("drop_response", "lost_reply"):
             resp.read()
             up.close()
             if rule.get("hide_s"):

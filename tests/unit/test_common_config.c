@@ -23,6 +23,10 @@ static char tmpdir[] = "/tmp/lsc-t-config.XXXXXX";
 
 /* A minimal valid [db] section body, to prefix the interesting lines. */
 #define DB "[db \"/data/a.db\"]\nreplica = file:///backup/a\n"
+/* age keys: the spec's example pair (C2SP age) and another recipient. */
+#define RCPT_A "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"
+#define RCPT_B "age1upnsylavk5vgklc7deldn43vztv244r2u3c5p22ts9alqm5ne4psc865a3"
+#define SECRET "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX"
 
 /*
  * Load `text`; expect an LSC_ECONFIG "t.ini:LINE: ...SUBSTR..." error.
@@ -175,6 +179,20 @@ static const struct {
 	{ __LINE__, "[db \"/a.db\"]\nreplica = s3://\n", 2, "has no bucket" },
 	{ __LINE__, "[db \"/a.db\"]\nreplica = /backup\n", 2, "must be file:///" },
 	{ __LINE__, DB "meta-path = meta\n", 3, "meta-path: 'meta' must be absolute" },
+	/* age keys */
+	{ __LINE__, DB "age-recipient = age1bad\n", 3,
+	    "age-recipient: 'age1bad' is not an age X25519 recipient" },
+	{ __LINE__, DB "age-recipient = " RCPT_A "\nage-recipient = " RCPT_B
+	    "\nage-recipient = " RCPT_A "\n", 5, "is listed twice" },
+	{ __LINE__, DB "age-recipient = " SECRET "\n", 3,
+	    "age-recipient: a secret key (AGE-SECRET-KEY-1...) was given" },
+	{ __LINE__, DB "age-recipient =\n", 3, "not an age X25519 recipient" },
+	{ __LINE__, DB "age-identity-file = key.txt\n", 3,
+	    "age-identity-file: 'key.txt' must be absolute" },
+	{ __LINE__, DB "age-identity-file = /a\nage-identity-file = /b\n", 4,
+	    "key 'age-identity-file' is set twice" },
+	{ __LINE__, "[s3]\nage-recipient = " RCPT_A "\n", 2,
+	    "unknown key 'age-recipient' in [s3]" },
 	/* duplicates */
 	{ __LINE__, DB "[s3]\nregion = a\n[db \"/data/a.db\"]\nreplica = file:///b\n",
 	    5, "database '/data/a.db' is already configured at line 1" },
@@ -1024,6 +1042,34 @@ test_example(void)
 
 /* Two databases may not share a replica, or nest one inside another:
  * each one's retention would delete the other's generations. */
+/* age-recipient is a list; an identity pasted as a recipient is not
+ * echoed; plain databases have no keys. */
+static void
+test_age_keys(void)
+{
+	struct lsc_config *cfg = load_ok(DB "age-recipient = " RCPT_A "\n"
+	    "age-recipient = " RCPT_B "\nage-identity-file = /run/key.txt\n"
+	    "[db \"/data/b.db\"]\nreplica = file:///backup/b\n", __LINE__);
+	struct lsc_config *none = NULL;
+	struct lsc_err err = { 0 };
+	unsigned char pk[AGE_KEY_LEN];
+
+	if (cfg == NULL)
+		return;
+	T_EQ_INT(cfg->dbs[0].nage_recipients, 2);
+	T_EQ_INT(age_recipient_parse(RCPT_B, pk, NULL), LSC_OK);
+	T_CHECK(cfg->dbs[0].nage_recipients == 2 &&
+	    memcmp(cfg->dbs[0].age_recipients[1], pk, AGE_KEY_LEN) == 0);
+	T_EQ_STR(cfg->dbs[0].age_identity_file, "/run/key.txt");
+	T_EQ_INT(cfg->dbs[1].nage_recipients, 0);
+	T_CHECK(cfg->dbs[1].age_recipients == NULL);
+	T_CHECK(cfg->dbs[1].age_identity_file == NULL);
+	cfg_free(cfg);
+	T_EQ_INT(cfg_load_string(DB "age-recipient = " SECRET "\n", NAME, &none,
+	    &err), LSC_ECONFIG);
+	T_CHECK(strstr(err.msg, "GFPYYSJZ") == NULL);
+}
+
 static void
 test_replicas_apart(void)
 {
@@ -1080,6 +1126,7 @@ main(void)
 	test_find_db();
 	test_example();
 	test_replicas_apart();
+	test_age_keys();
 	fs_remove_tree(tmpdir, NULL);
 	return t_done();
 }

@@ -178,7 +178,7 @@ chain_after(struct replica *r, const struct catalog *c, const int64_t *ts,
 	}
 	memset(out, 0, sizeof(*out));
 	out->ck.name = "chain";
-	drill_chain_run(r, c, s, NULL, out);
+	drill_chain_run(r, c, s, NULL, NULL, out);
 	drill_seen_free(s);
 }
 

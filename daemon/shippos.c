@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The local record of what the replica holds (see shippos.h) and the
+ * replica position learnt from it; the daemon's only reader of object
+ * contents is the fallback here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/lz4frame.h"
+#include "common/xmalloc.h"
+#include "daemon/repl.h"
+
+#define RECORD_NAME	"lsc-shipped"
+#define RECORD_MAGIC	"litestream-c shipped 1"
+#define RECORD_MAX	1024
+
+/* The config's encryption, as the record names it. */
+static void
+config_enc(const struct repl *r, char out[AGE_FINGERPRINT_LEN + 1])
+{
+	if (r->cfg.nage_recipients == 0)
+		snprintf(out, AGE_FINGERPRINT_LEN + 1, "none");
+	else
+		age_fingerprint((const unsigned char (*)[AGE_KEY_LEN])
+		    r->cfg.age_recipients, r->cfg.nage_recipients, out);
+}
+
+static char *
+record_path(const struct repl *r)
+{
+	return xasprintf("%s/%s", r->sh.meta_dir, RECORD_NAME);
+}
+
+/* Parse the record; 0 ok, -1 not a whole valid one. */
+static int
+parse(const char *text, struct ship_state *s)
+{
+	char gen[32], enc[64], idx[16];
+	uint64_t off, stored, end;
+	const char *p = text;
+	int n = 0;
+
+	if (strncmp(p, RECORD_MAGIC "\n", sizeof(RECORD_MAGIC)) != 0)
+		return -1;
+	p += sizeof(RECORD_MAGIC);
+	if (sscanf(p, "generation %17s\nencryption %40s\n%n", gen, enc, &n) != 2 ||
+	    n == 0 || !layout_gen_valid(gen) ||
+	    (strcmp(enc, "none") != 0 && (strlen(enc) != AGE_FINGERPRINT_LEN ||
+	    strncmp(enc, "age:", 4) != 0)))
+		return -1;
+	p += n;
+	memset(&s->last, 0, sizeof(s->last));
+	if (*p != '\0') {
+		n = 0;
+		if (sscanf(p, "segment %8s %" SCNu64 " %" SCNu64 " %" SCNu64 "\n%n",
+		    idx, &off, &stored, &end, &n) != 4 || n == 0 || p[n] != '\0' ||
+		    strlen(idx) != 8 || strspn(idx, "0123456789abcdef") != 8 ||
+		    end <= off)
+			return -1;
+		memcpy(s->last.gen, gen, GEN_ID_LEN + 1);
+		s->last.index = (uint32_t)strtoul(idx, NULL, 16);
+		s->last.offset = off;
+		s->last.stored = stored;
+		s->last.end = end;
+	}
+	/* Both checked above: 16 hex digits; "none" or the fingerprint. */
+	memcpy(s->gen, gen, GEN_ID_LEN + 1);
+	memcpy(s->enc, enc, strlen(enc) + 1);
+	return 0;
+}
+
+/* Read the record once per run; a missing or unreadable one is none. */
+static void
+load(struct repl *r)
+{
+	struct ship_state *s = &r->ship;
+	char *path, *text = NULL;
+	size_t len;
+
+	if (s->loaded)
+		return;
+	s->loaded = 1;
+	path = record_path(r);
+	if (fs_read_small(path, RECORD_MAX, &text, &len, NULL) == LSC_OK &&
+	    parse(text, s) != 0) {
+		log_db(LOG_WARN, r->path, "ignoring an unreadable shipped-segment "
+		    "record\tpath=%s", path);
+		s->gen[0] = '\0';
+		memset(&s->last, 0, sizeof(s->last));
+	}
+	free(text);
+	free(path);
+}
+
+/*
+ * Write the record: temp file with the database's mode, then rename.  Not
+ * fsynced (shippos.h says why).  A failure is logged, never fatal: the
+ * fallback covers a missing record.
+ */
+static void
+save(struct repl *r)
+{
+	struct ship_state *s = &r->ship;
+	char *path = record_path(r), *tmp = xasprintf("%s.tmp", path);
+	char text[RECORD_MAX];
+	int n, fd;
+
+	n = snprintf(text, sizeof(text), RECORD_MAGIC "\ngeneration %s\n"
+	    "encryption %s\n", s->gen, s->enc);
+	if (s->last.gen[0] != '\0')
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "segment %08" PRIx32
+		    " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", s->last.index,
+		    s->last.offset, s->last.stored, s->last.end);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, r->sh.file_mode);
+	if (fd < 0 || fchmod(fd, r->sh.file_mode) != 0 ||
+	    write_full(fd, text, (size_t)n) != 0 || close(fd) != 0 ||
+	    rename(tmp, path) != 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		log_db(LOG_WARN, r->path, "cannot write the shipped-segment "
+		    "record (a restart may need a new generation)\tpath=%s "
+		    "error=\"%s\"", path, strerror(e));
+	}
+	free(tmp);
+	free(path);
+}
+
+void
+shippos_object(struct repl *r)
+{
+	struct ship_state *s = &r->ship;
+	char enc[AGE_FINGERPRINT_LEN + 1];
+
+	load(r);
+	config_enc(r, enc);
+	if (strcmp(s->gen, r->sh.gen) == 0 && strcmp(s->enc, enc) == 0)
+		return;
+	snprintf(s->gen, sizeof(s->gen), "%s", r->sh.gen);
+	snprintf(s->enc, sizeof(s->enc), "%s", enc);
+	memset(&s->last, 0, sizeof(s->last));
+	save(r);
+}
+
+static void
+set_seg(struct ship_seg *g, const char *gen, uint32_t index, uint64_t offset,
+    uint64_t stored, uint64_t end)
+{
+	snprintf(g->gen, sizeof(g->gen), "%s", gen);
+	g->index = index;
+	g->offset = offset;
+	g->stored = stored;
+	g->end = end;
+}
+
+void
+shippos_tried(struct repl *r, uint32_t index, uint64_t offset,
+    uint64_t stored, uint64_t end)
+{
+	set_seg(&r->ship.tried, r->sh.gen, index, offset, stored, end);
+}
+
+void
+shippos_shipped(struct repl *r, uint32_t index, uint64_t offset,
+    uint64_t stored, uint64_t end)
+{
+	shippos_object(r);
+	set_seg(&r->ship.last, r->sh.gen, index, offset, stored, end);
+	memset(&r->ship.tried, 0, sizeof(r->ship.tried));
+	save(r);
+}
+
+int
+shippos_check_gen(struct repl *r, int shipped, struct lsc_err *err)
+{
+	struct ship_state *s = &r->ship;
+	char enc[AGE_FINGERPRINT_LEN + 1];
+
+	load(r);
+	config_enc(r, enc);
+	if (strcmp(s->gen, r->sh.gen) == 0) {
+		if (strcmp(s->enc, enc) == 0)
+			return LSC_OK;
+		return lsc_seterr(err, LSC_ECORRUPT, 0, "%s", strcmp(s->enc,
+		    "none") == 0 ? "encryption was turned on (age-recipient)" :
+		    strcmp(enc, "none") == 0 ? "encryption was turned off "
+		    "(no age-recipient)" : "the age recipients changed");
+	}
+	/* Nothing of it in the replica: nothing to be consistent with. */
+	if (!shipped)
+		return LSC_OK;
+	/* Shipped before this record existed, so by an older version: plain,
+	 * which the fallback in shippos_segment_end checks. */
+	if (strcmp(enc, "none") == 0)
+		return LSC_OK;
+	return lsc_seterr(err, LSC_ECORRUPT, 0, "no local record that "
+	    "generation %s is encrypted for these age recipients", r->sh.gen);
+}
+
+static int
+seg_matches(const struct ship_seg *g, const char *gen, uint32_t index,
+    uint64_t offset, uint64_t stored)
+{
+	return g->gen[0] != '\0' && strcmp(g->gen, gen) == 0 &&
+	    g->index == index && g->offset == offset && g->stored == stored;
+}
+
+/* The fallback: read the segment to learn its decompressed length. */
+struct reader {
+	int		 age;		/* -1 unknown, 0 plain, 1 encrypted */
+	struct ager	*ar;
+	struct lz4r	*lz;
+	struct age_identities ids;
+	const struct repl *r;
+	uint64_t	 n;
+};
+
+static int
+count_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	(void)data;
+	(void)err;
+	((struct reader *)ctx)->n += len;
+	return LSC_OK;
+}
+
+static int
+lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	return lz4r_feed(((struct reader *)ctx)->lz, data, len, err);
+}
+
+static int
+read_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	struct reader *rd = ctx;
+	const char *idf = rd->r->cfg.age_identity_file;
+
+	if (rd->age < 0 && len > 0) {
+		rd->age = age_looks_encrypted(data, len);
+		/* Mixed with what the config writes: not this generation. */
+		if (rd->age != (rd->r->cfg.nage_recipients > 0))
+			return lsc_seterr(err, LSC_ECORRUPT, 0, "the replica's "
+			    "last segment is %s, but the config %s",
+			    rd->age ? "encrypted" : "plain", rd->age ?
+			    "sets no age-recipient" : "encrypts (age-recipient)");
+		if (rd->age) {
+			struct lsc_err e = { 0 };
+
+			/* Only this way does replicate touch a private key. */
+			if (idf == NULL || age_identity_file_load(idf, &rd->ids,
+			    &e) != LSC_OK)
+				return lsc_seterr(err, LSC_ECORRUPT, 0, "no local "
+				    "record matches the replica's last segment, "
+				    "which is encrypted and %s", idf == NULL ?
+				    "no age-identity-file is set to read it" :
+				    e.msg);
+			rd->ar = ager_new(&rd->ids, lz4_sink, rd, err);
+			if (rd->ar == NULL)
+				return err != NULL ? err->code : LSC_EIO;
+		}
+	}
+	return rd->age ? ager_feed(rd->ar, data, len, err) :
+	    lz4r_feed(rd->lz, data, len, err);
+}
+
+static int
+read_end(struct repl *r, const char *key, uint64_t cap, uint64_t *n,
+    struct lsc_err *err)
+{
+	struct reader rd = { .age = -1, .r = r };
+	int rc;
+
+	if ((rd.lz = lz4r_new(count_sink, &rd, cap, err)) == NULL)
+		return err != NULL ? err->code : LSC_EIO;
+	rc = replica_get(r->replica, key, read_sink, &rd, err);
+	if (rc == LSC_OK && rd.age == 1)
+		rc = ager_finish(rd.ar, err);
+	if (rc == LSC_OK)
+		rc = lz4r_finish(rd.lz, err);
+	if (rc == LSC_OK)
+		*n = rd.n;
+	ager_free(rd.ar);
+	lz4r_free(rd.lz);
+	age_identities_release(&rd.ids);
+	return rc;
+}
+
+int
+shippos_segment_end(struct repl *r, const char *key, uint32_t index,
+    uint64_t offset, uint64_t stored, uint64_t cap, uint64_t *end,
+    struct lsc_err *err)
+{
+	struct ship_state *s = &r->ship;
+	uint64_t n = 0;
+	int rc;
+
+	load(r);
+	if (seg_matches(&s->tried, r->sh.gen, index, offset, stored)) {
+		/* The commit that "failed" took effect after all. */
+		*end = s->tried.end;
+		shippos_shipped(r, index, offset, stored, s->tried.end);
+		return LSC_OK;
+	}
+	if (seg_matches(&s->last, r->sh.gen, index, offset, stored)) {
+		*end = s->last.end;
+		return LSC_OK;
+	}
+	log_db(LOG_INFO, r->path, "no local record of the replica's last "
+	    "segment: reading it\tkey=%s", key);
+	if ((rc = read_end(r, key, cap, &n, err)) != LSC_OK)
+		return rc;
+	*end = offset + n;
+	shippos_shipped(r, index, offset, stored, *end);
+	return LSC_OK;
+}

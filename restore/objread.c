@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* Replica objects, LZ4 or age(LZ4): see objread.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "restore/objread.h"
+
+#define MODE_PLAIN	1
+#define MODE_AGE	2
+
+void
+objread_init(struct objread *o, const char *identity_file)
+{
+	memset(o, 0, sizeof(*o));
+	o->identity_file = identity_file;
+}
+
+void
+objread_release(struct objread *o)
+{
+	age_identities_release(&o->ids);
+	free(o->first_key);
+	o->first_key = NULL;
+	o->mode = 0;
+}
+
+/* One object on its way: age (maybe) then LZ4. */
+struct one {
+	struct objread	*o;
+	const char	*key;
+	struct lz4r	*lz;
+	struct ager	*ar;
+	int		 mode;		/* 0 until the first byte */
+};
+
+static int
+lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	return lz4r_feed(((struct one *)ctx)->lz, data, len, err);
+}
+
+static const char *
+mode_name(int mode)
+{
+	return mode == MODE_AGE ? "encrypted (age)" : "plain";
+}
+
+/* The first byte says what the object is; check it against the rest. */
+static int
+start(struct one *x, const void *data, size_t len, struct lsc_err *err)
+{
+	struct objread *o = x->o;
+	int rc;
+
+	x->mode = age_looks_encrypted(data, len) ? MODE_AGE : MODE_PLAIN;
+	if (o->mode != 0 && o->mode != x->mode)
+		return lsc_seterr(err, LSC_ECORRUPT, 0, "the generation mixes "
+		    "encrypted and plain objects: '%s' is %s, but '%s' is %s",
+		    x->key, mode_name(x->mode), o->first_key, mode_name(o->mode));
+	if (o->mode == 0) {
+		o->mode = x->mode;
+		o->first_key = xstrdup(x->key);
+	}
+	if (x->mode == MODE_PLAIN)
+		return LSC_OK;
+	if (o->ids.n == 0) {
+		struct lsc_err e = { 0 };
+
+		if (o->identity_file == NULL)
+			return lsc_seterr(err, LSC_ECONFIG, 0, "'%s' is encrypted "
+			    "(age); set age-identity-file (or "
+			    "--age-identity-file)", x->key);
+		if ((rc = age_identity_file_load(o->identity_file, &o->ids,
+		    &e)) != LSC_OK)
+			return lsc_seterr(err, rc, e.sys, "'%s' is encrypted (age): "
+			    "%s", x->key, e.msg);
+	}
+	if ((x->ar = ager_new(&o->ids, lz4_sink, x, err)) == NULL)
+		return err != NULL && err->code ? (int)err->code : LSC_EIO;
+	return LSC_OK;
+}
+
+static int
+obj_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	struct one *x = ctx;
+	int rc;
+
+	if (len == 0)
+		return LSC_OK;
+	if (x->mode == 0 && (rc = start(x, data, len, err)) != LSC_OK)
+		return rc;
+	return x->ar != NULL ? ager_feed(x->ar, data, len, err) :
+	    lz4r_feed(x->lz, data, len, err);
+}
+
+int
+objread_fetch(struct objread *o, struct replica *r, const char *key,
+    lsc_sink_fn sink, void *ctx, struct lsc_err *err)
+{
+	struct one x = { .o = o, .key = key };
+	struct lsc_err e = { 0 };
+	int rc;
+
+	if ((x.lz = lz4r_new(sink, ctx, UINT64_MAX, &e)) == NULL)
+		rc = e.code ? (int)e.code : LSC_EIO;
+	else if ((rc = replica_get(r, key, obj_sink, &x, &e)) == LSC_OK) {
+		if (x.ar != NULL)
+			rc = ager_finish(x.ar, &e);
+		if (rc == LSC_OK)
+			rc = lz4r_finish(x.lz, &e);
+	}
+	ager_free(x.ar);
+	lz4r_free(x.lz);
+	if (rc == LSC_OK)
+		return LSC_OK;
+	/* Name the object, once. */
+	if (strstr(e.msg, key) != NULL)
+		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
+	if (rc == LSC_ECORRUPT)
+		return lsc_seterr(err, rc, e.sys, "corrupt object '%s': %s", key,
+		    e.msg);
+	return lsc_seterr(err, rc, e.sys, "'%s': %s", key, e.msg);
+}
