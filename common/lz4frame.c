@@ -255,6 +255,18 @@ lz4r_finish(struct lz4r *r, struct lsc_err *err)
 	return LSC_OK;
 }
 
+void
+lz4r_reset(struct lz4r *r, lsc_sink_fn sink, void *ctx, uint64_t max_out)
+{
+	LZ4F_resetDecompressionContext(r->dctx);
+	r->sink = sink;
+	r->ctx = ctx;
+	r->max_out = max_out;
+	r->total_out = 0;
+	r->head_len = 0;
+	r->done = 0;
+}
+
 uint64_t
 lz4r_total_out(const struct lz4r *r)
 {

@@ -45,6 +45,14 @@ int	lz4r_feed(struct lz4r *r, const void *data, size_t len,
 	    struct lsc_err *err);
 /* LSC_ECORRUPT unless exactly one whole, verified frame was fed. */
 int	lz4r_finish(struct lz4r *r, struct lsc_err *err);
+/*
+ * Ready `r` for a new frame into `sink`, as lz4r_new would make it but
+ * keeping its buffers (liblz4's are 8 MiB for 4 MiB blocks: allocating
+ * and faulting them in again for every object is a measurable cost).
+ * Whatever state the previous frame left, even a failure.
+ */
+void	lz4r_reset(struct lz4r *r, lsc_sink_fn sink, void *ctx,
+	    uint64_t max_out);
 uint64_t lz4r_total_out(const struct lz4r *r);
 void	lz4r_free(struct lz4r *r);
 

@@ -21,7 +21,9 @@ objread_release(struct objread *o)
 {
 	age_identities_release(&o->ids);
 	free(o->first_key);
+	lz4r_free(o->lz);
 	o->first_key = NULL;
+	o->lz = NULL;
 	o->mode = 0;
 }
 
@@ -103,7 +105,11 @@ objread_fetch(struct objread *o, struct replica *r, const char *key,
 	struct lsc_err e = { 0 };
 	int rc;
 
-	if ((x.lz = lz4r_new(sink, ctx, UINT64_MAX, &e)) == NULL)
+	if (o->lz != NULL)
+		lz4r_reset(o->lz, sink, ctx, UINT64_MAX);
+	else
+		o->lz = lz4r_new(sink, ctx, UINT64_MAX, &e);
+	if ((x.lz = o->lz) == NULL)
 		rc = e.code ? (int)e.code : LSC_EIO;
 	else if ((rc = replica_get(r, key, obj_sink, &x, &e)) == LSC_OK) {
 		if (x.ar != NULL)
@@ -112,7 +118,6 @@ objread_fetch(struct objread *o, struct replica *r, const char *key,
 			rc = lz4r_finish(x.lz, &e);
 	}
 	ager_free(x.ar);
-	lz4r_free(x.lz);
 	if (rc == LSC_OK)
 		return LSC_OK;
 	/* Name the object, once. */

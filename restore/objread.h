@@ -23,6 +23,7 @@ struct objread {
 	struct age_identities ids;	/* loaded at the first encrypted object */
 	int		 mode;		/* 0 unknown, 1 plain, 2 encrypted */
 	char		*first_key;	/* the object that fixed `mode` */
+	struct lz4r	*lz;		/* reused from object to object */
 };
 
 /* Cannot fail; `identity_file` (may be NULL) must outlive `o`. */
