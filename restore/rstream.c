@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reader thread and its ring (contract in rstream.h).  Slots
+ * [tail, tail + count) are handed over (the consumer holds `tail` while
+ * it works on it); the reader fills slot `head` = tail + count, which it
+ * may only take while count < RSTREAM_SLOTS.  One mutex, two condition
+ * variables: `room` for the reader, `ready` for the consumer.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "restore/rstream.h"
+
+struct rstream {
+	pthread_t	 th;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 room, ready;
+	struct rstream_piece slot[RSTREAM_SLOTS];
+	uint8_t		*buf[RSTREAM_SLOTS];
+	unsigned	 tail, count;
+	int		 holding;	/* the consumer holds slot `tail` */
+	int		 cancel;	/* rstream_free: the reader must end */
+
+	/* the reader's own */
+	struct replica	*r;
+	struct objread	*o;
+	const char *const *keys;
+	size_t		 n;
+	volatile sig_atomic_t *stop;
+	struct rstream_piece *fill;	/* slot being filled, or NULL */
+	uint8_t		*fill_buf;	/* its buffer */
+	size_t		 obj;
+};
+
+/* The reader: a free slot for object s->obj, or NULL when cancelled. */
+static struct rstream_piece *
+take_slot(struct rstream *s)
+{
+	struct rstream_piece *p = NULL;
+	unsigned head;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->cancel && s->count == RSTREAM_SLOTS)
+		pthread_cond_wait(&s->room, &s->mu);
+	if (!s->cancel) {
+		head = (s->tail + s->count) % RSTREAM_SLOTS;
+		p = &s->slot[head];
+		memset(p, 0, sizeof(*p));
+		p->obj = s->obj;
+		p->data = s->fill_buf = s->buf[head];
+	}
+	pthread_mutex_unlock(&s->mu);
+	return p;
+}
+
+/* The reader: hand slot s->fill over. */
+static void
+publish(struct rstream *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->count++;
+	pthread_cond_signal(&s->ready);
+	pthread_mutex_unlock(&s->mu);
+	s->fill = NULL;
+}
+
+static int
+cancelled(struct rstream *s, struct lsc_err *err)
+{
+	int c;
+
+	pthread_mutex_lock(&s->mu);
+	c = s->cancel;
+	pthread_mutex_unlock(&s->mu);
+	if (c || (s->stop != NULL && *s->stop))
+		return lsc_seterr(err, LSC_ESTOP, 0, "interrupted");
+	return LSC_OK;
+}
+
+/* objread's sink: copy decoded bytes into slots. */
+static int
+ring_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	struct rstream *s = ctx;
+	const uint8_t *p = data;
+	int rc;
+
+	if ((rc = cancelled(s, err)) != LSC_OK)
+		return rc;
+	while (len > 0) {
+		size_t k;
+
+		if (s->fill == NULL && (s->fill = take_slot(s)) == NULL)
+			return lsc_seterr(err, LSC_ESTOP, 0, "interrupted");
+		k = RSTREAM_SLOT_BYTES - s->fill->len;
+		k = k < len ? k : len;
+		memcpy(s->fill_buf + s->fill->len, p, k);
+		s->fill->len += k;
+		p += k;
+		len -= k;
+		if (s->fill->len == RSTREAM_SLOT_BYTES)
+			publish(s);
+	}
+	return LSC_OK;
+}
+
+static void *
+reader(void *arg)
+{
+	struct rstream *s = arg;
+
+	for (s->obj = 0; s->obj < s->n; s->obj++) {
+		struct lsc_err e = { 0 };
+		struct rstream_piece *p;
+		int rc;
+
+		rc = objread_fetch(s->o, s->r, s->keys[s->obj], ring_sink, s, &e);
+		if (s->fill != NULL)
+			publish(s);
+		if ((p = take_slot(s)) == NULL)
+			break;
+		p->end = 1;
+		p->rc = rc;
+		p->err = e;
+		s->fill = p;
+		publish(s);
+		if (rc != LSC_OK)
+			break;
+	}
+	return NULL;
+}
+
+int
+rstream_start(struct rstream **out, struct replica *r, struct objread *o,
+    const char *const *keys, size_t n, volatile sig_atomic_t *stop,
+    struct lsc_err *err)
+{
+	struct rstream *s = xcalloc(1, sizeof(*s));
+	int e;
+
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->room, NULL);
+	pthread_cond_init(&s->ready, NULL);
+	for (unsigned i = 0; i < RSTREAM_SLOTS; i++)
+		s->buf[i] = xmalloc(RSTREAM_SLOT_BYTES);
+	s->r = r;
+	s->o = o;
+	s->keys = keys;
+	s->n = n;
+	s->stop = stop;
+	if ((e = pthread_create(&s->th, NULL, reader, s)) != 0) {
+		for (unsigned i = 0; i < RSTREAM_SLOTS; i++)
+			free(s->buf[i]);
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->room);
+		pthread_cond_destroy(&s->ready);
+		free(s);
+		return lsc_seterr(err, LSC_EIO, e, "cannot start a thread: %s",
+		    strerror(e));
+	}
+	*out = s;
+	return LSC_OK;
+}
+
+const struct rstream_piece *
+rstream_next(struct rstream *s)
+{
+	const struct rstream_piece *p;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->holding) {
+		s->tail = (s->tail + 1) % RSTREAM_SLOTS;
+		s->count--;
+		s->holding = 0;
+		pthread_cond_signal(&s->room);
+	}
+	while (s->count == 0)
+		pthread_cond_wait(&s->ready, &s->mu);
+	s->holding = 1;
+	p = &s->slot[s->tail];
+	pthread_mutex_unlock(&s->mu);
+	return p;
+}
+
+void
+rstream_free(struct rstream *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->cancel = 1;
+	pthread_cond_broadcast(&s->room);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->th, NULL);
+	for (unsigned i = 0; i < RSTREAM_SLOTS; i++)
+		free(s->buf[i]);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->room);
+	pthread_cond_destroy(&s->ready);
+	free(s);
+}
