@@ -28,7 +28,7 @@ objread_release(struct objread *o)
 }
 
 /* One object on its way: age (maybe) then LZ4. */
-struct one {
+struct objread_obj {
 	struct objread	*o;
 	const char	*key;
 	struct lz4r	*lz;
@@ -39,7 +39,7 @@ struct one {
 static int
 lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 {
-	return lz4r_feed(((struct one *)ctx)->lz, data, len, err);
+	return lz4r_feed(((struct objread_obj *)ctx)->lz, data, len, err);
 }
 
 static const char *
@@ -50,7 +50,7 @@ mode_name(int mode)
 
 /* The first byte says what the object is; check it against the rest. */
 static int
-start(struct one *x, const void *data, size_t len, struct lsc_err *err)
+start(struct objread_obj *x, const void *data, size_t len, struct lsc_err *err)
 {
 	struct objread *o = x->o;
 	int rc;
@@ -83,10 +83,10 @@ start(struct one *x, const void *data, size_t len, struct lsc_err *err)
 	return LSC_OK;
 }
 
-static int
-obj_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+int
+objread_feed(void *ctx, const void *data, size_t len, struct lsc_err *err)
 {
-	struct one *x = ctx;
+	struct objread_obj *x = ctx;
 	int rc;
 
 	if (len == 0)
@@ -97,29 +97,43 @@ obj_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 	    lz4r_feed(x->lz, data, len, err);
 }
 
-int
-objread_fetch(struct objread *o, struct replica *r, const char *key,
-    lsc_sink_fn sink, void *ctx, struct lsc_err *err)
+struct objread_obj *
+objread_begin(struct objread *o, const char *key, lsc_sink_fn sink, void *ctx)
 {
-	struct one x = { .o = o, .key = key };
-	struct lsc_err e = { 0 };
-	int rc;
+	struct objread_obj *x = xcalloc(1, sizeof(*x));
 
+	x->o = o;
+	x->key = key;
+	/* One LZ4 reader for every object: its buffers are 8 MiB. */
 	if (o->lz != NULL)
 		lz4r_reset(o->lz, sink, ctx, UINT64_MAX);
 	else
-		o->lz = lz4r_new(sink, ctx, UINT64_MAX, &e);
-	if ((x.lz = o->lz) == NULL)
-		rc = e.code ? (int)e.code : LSC_EIO;
-	else if ((rc = replica_get(r, key, obj_sink, &x, &e)) == LSC_OK) {
-		if (x.ar != NULL)
-			rc = ager_finish(x.ar, &e);
-		if (rc == LSC_OK)
-			rc = lz4r_finish(x.lz, &e);
-	}
-	ager_free(x.ar);
+		o->lz = lz4r_new(sink, ctx, UINT64_MAX, NULL);
+	x->lz = o->lz;
+	return x;
+}
+
+int
+objread_end(struct objread_obj *x, int rc, const struct lsc_err *e_in,
+    struct lsc_err *err)
+{
+	struct lsc_err e = { 0 };
+	const char *key = x->key;
+
+	if (rc != LSC_OK && e_in != NULL)
+		e = *e_in;
+	if (rc == LSC_OK && x->lz == NULL)
+		rc = lsc_seterr(&e, LSC_EIO, 0, "cannot create LZ4 decompressor");
+	if (rc == LSC_OK && x->ar != NULL)
+		rc = ager_finish(x->ar, &e);
+	if (rc == LSC_OK)
+		rc = lz4r_finish(x->lz, &e);
+	ager_free(x->ar);
+	free(x);
 	if (rc == LSC_OK)
 		return LSC_OK;
+	if (e.code == 0)
+		lsc_seterr(&e, rc, 0, "failed");
 	/* Name the object, once. */
 	if (strstr(e.msg, key) != NULL)
 		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
@@ -127,4 +141,17 @@ objread_fetch(struct objread *o, struct replica *r, const char *key,
 		return lsc_seterr(err, rc, e.sys, "corrupt object '%s': %s", key,
 		    e.msg);
 	return lsc_seterr(err, rc, e.sys, "'%s': %s", key, e.msg);
+}
+
+int
+objread_fetch(struct objread *o, struct replica *r, const char *key,
+    lsc_sink_fn sink, void *ctx, struct lsc_err *err)
+{
+	struct objread_obj *x = objread_begin(o, key, sink, ctx);
+	struct lsc_err e = { 0 };
+	int rc = LSC_OK;
+
+	if (x->lz != NULL)
+		rc = replica_get(r, key, objread_feed, x, &e);
+	return objread_end(x, rc, &e, err);
 }

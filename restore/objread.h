@@ -42,4 +42,21 @@ void	objread_release(struct objread *o);
 int	objread_fetch(struct objread *o, struct replica *r, const char *key,
 	    lsc_sink_fn sink, void *ctx, struct lsc_err *err);
 
+/*
+ * The same in three steps, for stored bytes that come from elsewhere (a
+ * prefetched copy): objread_fetch is objread_begin, replica_get into
+ * objread_feed, objread_end.  Begin cannot fail.  Feed returns errors
+ * as they are; objread_end takes `rc`, the reading's outcome so far (and
+ * `e`, its error when not LSC_OK), verifies the ends when it is LSC_OK,
+ * frees `x` and returns what objread_fetch would, naming the object in
+ * `err` once.
+ */
+struct objread_obj;
+struct objread_obj *objread_begin(struct objread *o, const char *key,
+	    lsc_sink_fn sink, void *ctx);
+int	objread_feed(void *x, const void *data, size_t len,
+	    struct lsc_err *err);
+int	objread_end(struct objread_obj *x, int rc, const struct lsc_err *e,
+	    struct lsc_err *err);
+
 #endif

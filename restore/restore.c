@@ -181,18 +181,30 @@ object_begin(const struct restore_plan *p, size_t i, struct db_apply *a,
  */
 static int
 apply_objects(struct replica *r, struct objread *o,
-    const struct restore_plan *p, struct db_apply *a,
+    const struct restore_plan *p, struct db_apply *a, const char *dir,
     volatile sig_atomic_t *stop, struct lsc_err *err)
 {
 	size_t n = 1 + p->nseg, cur = SIZE_MAX;
 	const char **keys = xcalloc(n, sizeof(*keys));
+	uint64_t *sizes = xcalloc(n, sizeof(*sizes));
+	struct rstream_opts opts = { 0 };
 	struct rstream *s = NULL;
 	int rc;
 
 	keys[0] = p->snap->key;
-	for (size_t i = 0; i < p->nseg; i++)
+	sizes[0] = p->snap->size;
+	for (size_t i = 0; i < p->nseg; i++) {
 		keys[i + 1] = p->segs[i]->key;
-	if ((rc = rstream_start(&s, r, o, keys, n, stop, err)) != LSC_OK)
+		sizes[i + 1] = p->segs[i]->size;
+	}
+	/* A local replica reads faster than it could be copied. */
+	if (strcmp(r->ops->type, "file") != 0) {
+		opts.sizes = sizes;
+		opts.fetchers = RESTORE_FETCHERS;
+		opts.spool_budget = RESTORE_SPOOL_BUDGET;
+		opts.spool_dir = dir;
+	}
+	if ((rc = rstream_start(&s, r, o, keys, n, &opts, stop, err)) != LSC_OK)
 		goto out;
 	for (;;) {
 		const struct rstream_piece *pc = rstream_next(s);
@@ -223,6 +235,7 @@ apply_objects(struct replica *r, struct objread *o,
 		rc = apply_index_end(a, err);
 out:
 	rstream_free(s);
+	free(sizes);
 	free(keys);
 	return rc;
 }
@@ -280,7 +293,7 @@ restore_build_flags(struct replica *r, const struct restore_plan *p,
 	a.fd = fd;
 	log_info("restoring\tgeneration=%s snapshot=%s segments=%zu", p->gen->id,
 	    p->snap->key, p->nseg);
-	if ((rc = apply_objects(r, &o, p, &a, stop, err)) != LSC_OK)
+	if ((rc = apply_objects(r, &o, p, &a, dir, stop, err)) != LSC_OK)
 		goto out;
 	log_cache_stats(&a);
 	/* Their buffers are done with: not to add to SQLite's below. */

@@ -38,6 +38,15 @@ struct restore_stats {
 	uint64_t	 dropped_bytes;		/* of a torn last frame */
 };
 
+/*
+ * From a remote replica (S3), the next objects are downloaded ahead of
+ * the one being applied, this many at once, into unnamed temp files
+ * beside the output, up to this many stored bytes (prefetch.h).  Why 4:
+ * see bench/restore_floor.sh.
+ */
+#define RESTORE_FETCHERS	4
+#define RESTORE_SPOOL_BUDGET	(256ULL * 1024 * 1024)
+
 /* restore_build_flags: leave out steps a throwaway copy does not need. */
 #define RESTORE_NO_CHECK	0x1	/* no PRAGMA integrity_check */
 #define RESTORE_NO_SYNC		0x2	/* no fsync of the file or directory */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "restore/prefetch.h"
 #include "restore/rstream.h"
 
 struct rstream {
@@ -30,6 +31,8 @@ struct rstream {
 	const char *const *keys;
 	size_t		 n;
 	volatile sig_atomic_t *stop;
+	struct prefetch	*pf;		/* downloads ahead, or NULL */
+	uint8_t		*spool_buf;	/* for reading what they stored */
 	struct rstream_piece *fill;	/* slot being filled, or NULL */
 	uint8_t		*fill_buf;	/* its buffer */
 	size_t		 obj;
@@ -107,6 +110,30 @@ ring_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 	return LSC_OK;
 }
 
+/* Object s->obj, downloaded ahead: decode it from its temp file. */
+static int
+read_spooled(struct rstream *s, struct lsc_err *err)
+{
+	struct objread_obj *x = objread_begin(s->o, s->keys[s->obj], ring_sink,
+	    s);
+	struct lsc_err e = { 0 };
+	int rc = LSC_OK, frc = LSC_OK;
+
+	for (;;) {
+		ssize_t k = prefetch_read(s->pf, s->obj, s->spool_buf,
+		    RSTREAM_SLOT_BYTES, &frc, &e);
+
+		if (k <= 0) {
+			rc = k < 0 ? (e.code ? (int)e.code : LSC_EIO) : frc;
+			break;
+		}
+		if ((rc = objread_feed(x, s->spool_buf, (size_t)k, &e)) != LSC_OK)
+			break;
+	}
+	prefetch_done(s->pf, s->obj);
+	return objread_end(x, rc, &e, err);
+}
+
 static void *
 reader(void *arg)
 {
@@ -117,7 +144,11 @@ reader(void *arg)
 		struct rstream_piece *p;
 		int rc;
 
-		rc = objread_fetch(s->o, s->r, s->keys[s->obj], ring_sink, s, &e);
+		if (s->pf != NULL && prefetch_take(s->pf, s->obj))
+			rc = read_spooled(s, &e);
+		else
+			rc = objread_fetch(s->o, s->r, s->keys[s->obj], ring_sink, s,
+			    &e);
 		if (s->fill != NULL)
 			publish(s);
 		if ((p = take_slot(s)) == NULL)
@@ -135,12 +166,21 @@ reader(void *arg)
 
 int
 rstream_start(struct rstream **out, struct replica *r, struct objread *o,
-    const char *const *keys, size_t n, volatile sig_atomic_t *stop,
-    struct lsc_err *err)
+    const char *const *keys, size_t n, const struct rstream_opts *opts,
+    volatile sig_atomic_t *stop, struct lsc_err *err)
 {
 	struct rstream *s = xcalloc(1, sizeof(*s));
 	int e;
 
+	if (opts != NULL && opts->fetchers > 0 && n > 1) {
+		s->pf = prefetch_start(r, keys, opts->sizes, n, opts->fetchers,
+		    opts->spool_budget, opts->spool_dir, err);
+		if (s->pf == NULL) {
+			free(s);
+			return err != NULL && err->code ? (int)err->code : LSC_EIO;
+		}
+		s->spool_buf = xmalloc(RSTREAM_SLOT_BYTES);
+	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->room, NULL);
 	pthread_cond_init(&s->ready, NULL);
@@ -152,6 +192,8 @@ rstream_start(struct rstream **out, struct replica *r, struct objread *o,
 	s->n = n;
 	s->stop = stop;
 	if ((e = pthread_create(&s->th, NULL, reader, s)) != 0) {
+		prefetch_free(s->pf);
+		free(s->spool_buf);
 		for (unsigned i = 0; i < RSTREAM_SLOTS; i++)
 			free(s->buf[i]);
 		pthread_mutex_destroy(&s->mu);
@@ -194,7 +236,10 @@ rstream_free(struct rstream *s)
 	s->cancel = 1;
 	pthread_cond_broadcast(&s->room);
 	pthread_mutex_unlock(&s->mu);
+	prefetch_cancel(s->pf);		/* the reader may wait on a download */
 	pthread_join(s->th, NULL);
+	prefetch_free(s->pf);
+	free(s->spool_buf);
 	for (unsigned i = 0; i < RSTREAM_SLOTS; i++)
 		free(s->buf[i]);
 	pthread_mutex_destroy(&s->mu);

@@ -26,9 +26,17 @@
 #include "restore/objread.h"
 
 #define RSTREAM_SLOTS		8
-#define RSTREAM_SLOT_BYTES	(512 * 1024)
+#define RSTREAM_SLOT_BYTES	(256 * 1024)	/* liblz4's output chunk */
 
 struct rstream;
+
+/* How the reader fetches (NULL: each object in turn, by itself). */
+struct rstream_opts {
+	const uint64_t	*sizes;		/* stored size of each object */
+	int		 fetchers;	/* downloads ahead (prefetch.h); 0: none */
+	uint64_t	 spool_budget;	/* bytes on disk for those */
+	const char	*spool_dir;	/* where they are kept */
+};
 
 struct rstream_piece {
 	size_t		 obj;		/* index in the keys given */
@@ -41,13 +49,15 @@ struct rstream_piece {
 
 /*
  * Start reading `keys[0..n)` of `r` through `o` (both borrowed, used only
- * by the reader thread until rstream_free, as is `keys`).  `stop` (may be
- * NULL) ends the reading with LSC_ESTOP.  Fails only if no thread can be
- * started (LSC_EIO).
+ * by the reader thread until rstream_free, as are `keys` and `opts`).
+ * `stop` (may be NULL) ends the reading with LSC_ESTOP.  Fails only if no
+ * thread (or, for the downloads ahead, no second replica handle) can be
+ * had.
  */
 int	rstream_start(struct rstream **out, struct replica *r,
 	    struct objread *o, const char *const *keys, size_t n,
-	    volatile sig_atomic_t *stop, struct lsc_err *err);
+	    const struct rstream_opts *opts, volatile sig_atomic_t *stop,
+	    struct lsc_err *err);
 /*
  * The next piece, in order: each object's bytes, then its end piece.
  * Waits for it.  The piece is valid until the next call or rstream_free;
