@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The SQLite WAL format: see wal_format.h for the byte layout. */
+#include <endian.h>
 #include <string.h>
 
 #include "wal/wal_format.h"
@@ -20,26 +21,46 @@ wal_put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* A 32-bit word at `p` (any alignment) in the given byte order. */
+static inline uint32_t
+ld_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static inline uint32_t
+ld_be32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be32toh(v);
+}
+
 void
 wal_checksum(int big_endian, const uint8_t *data, size_t len, uint32_t s[2])
 {
 	uint32_t s1 = s[0], s2 = s[1];
 
-	/* SQLite's walChecksumBytes: words in the order the magic names. */
-	for (size_t i = 0; i + 8 <= len; i += 8) {
-		uint32_t x0, x1;
-
-		if (big_endian) {
-			x0 = wal_get32(data + i);
-			x1 = wal_get32(data + i + 4);
-		} else {
-			x0 = (uint32_t)data[i] | (uint32_t)data[i + 1] << 8 |
-			    (uint32_t)data[i + 2] << 16 | (uint32_t)data[i + 3] << 24;
-			x1 = (uint32_t)data[i + 4] | (uint32_t)data[i + 5] << 8 |
-			    (uint32_t)data[i + 6] << 16 | (uint32_t)data[i + 7] << 24;
+	/*
+	 * SQLite's walChecksumBytes: words in the order the magic names.
+	 * One loop per order, with whole-word loads: this runs over every
+	 * byte a restore or a capture reads (perf: byte-at-a-time loads had
+	 * made it 6.5% of a restore).
+	 */
+	if (big_endian) {
+		for (size_t i = 0; i + 8 <= len; i += 8) {
+			s1 += ld_be32(data + i) + s2;
+			s2 += ld_be32(data + i + 4) + s1;
 		}
-		s1 += x0 + s2;
-		s2 += x1 + s1;
+	} else {
+		for (size_t i = 0; i + 8 <= len; i += 8) {
+			s1 += ld_le32(data + i) + s2;
+			s2 += ld_le32(data + i + 4) + s1;
+		}
 	}
 	s[0] = s1;
 	s[1] = s2;
