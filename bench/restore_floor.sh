@@ -6,10 +6,11 @@
 #
 # The replica: a database of 1 KiB random rows (4 KiB pages), half of MB
 # when the snapshot is taken, then grown to MB by a writer committing 50
-# rows and 10 updates of random older rows per transaction, while
-# `litestream-c replicate` (sync-interval 3s) ships it, until the
-# generation holds 19 WAL segments (one of them the daemon's first, empty
-# WAL).  Every restore below reads that same replica.
+# rows and 10 updates of random older rows per transaction, in batches
+# that `litestream-c replicate` (sync-interval 3s) ships as they come,
+# for 19 WAL segments (one of them the daemon's first, empty WAL; a
+# batch the daemon's timer splits makes one more).  Every restore below
+# reads that same replica.
 #
 # Each round runs, in an order that rotates from round to round:
 #   floor         `cat OBJECTS | lz4 -dc > out; sync out`: read and
@@ -20,8 +21,9 @@
 #   before        the same with $BEFORE, another litestream-c binary, when
 #                 set (to compare two builds in one run)
 #   litestream    `litestream restore -o out REPLICA` (v0.3.13)
-# and the same restores from s3rver (S3=0 skips them), with the S3 floor
-# `curl` of each object in turn | lz4 -dc > out; sync out.
+# and the same restores from s3rver (S3=0 skips them), with two S3 floors:
+# `curl` of each object in turn | lz4 -dc > out; sync out, and 4 `curl`s
+# at a time into files, then the same from those; the faster is the floor.
 # Printed: the median wall time and peak RSS (GNU time) of each over
 # ROUNDS rounds (default 5), and the ratios to the floor and to Litestream.
 # Every litestream-c output must equal the source database byte for
@@ -88,11 +90,13 @@ wait(lambda: glob.glob(w + "/rep/generations/*/snapshots/*.snapshot.lz4"), "snap
 wait(lambda: segs() >= 1, "first WAL segment")
 rng = random.Random(1)
 n = c.execute("SELECT max(id) FROM t").fetchone()[0]
-s0 = segs()
-per = mb * 1024 // 2 // (nseg - s0)
-k = 0
-while segs() < nseg:
-    for j in range(0, per, txn):
+# The other half in batches, one a segment: the daemon's sync timer may
+# split a batch, so each batch is what is left over the segments left.
+left = mb * 1024 // 2
+while left > 0:
+    have = segs()
+    per = max(txn, left // max(1, nseg - have))
+    for j in range(0, min(per, left), txn):
         c.execute("BEGIN")
         for _ in range(txn):
             c.execute("INSERT INTO t(v) VALUES (?)", (os.urandom(1000),))
@@ -100,8 +104,8 @@ while segs() < nseg:
         for _ in range(txn // 5):
             c.execute("UPDATE t SET v = ? WHERE id = ?", (os.urandom(1000), rng.randint(1, n)))
         c.execute("COMMIT")
-    k += 1
-    wait(lambda: segs() >= s0 + k, "segment %d" % k)
+    left -= min(per, left)
+    wait(lambda: segs() > have, "segment %d" % (have + 1))
 d.terminate()
 if d.wait() != 0:
     sys.exit("builder: the daemon failed (see %s/d.log)" % w)
@@ -196,6 +200,9 @@ run_one() {
 	before) timed before "$BEFORE" restore -o "$W/out/db" "file://$W/rep"; check_lsc before ;;
 	ls) timed litestream "$LS" restore -o "$W/out/db" "file://$W/rep"; check_ls litestream ;;
 	s3floor) timed s3:floor sh -c 'sed "s|^$W/rep/||" "$W/objects" | while read -r k; do curl -sf "$EP/bkt/rep/$k"; done | lz4 -dc > "$W/out/db"; sync "$W/out/db"' ;;
+	s3floor4) timed s3:floor_par4 sh -c 'mkdir "$W/out/dl" && sed "s|^$W/rep/||" "$W/objects" |
+	    xargs -P4 -I{} sh -c "curl -sf -o \"$W/out/dl/\$(echo {} | tr / _)\" \"$EP/bkt/rep/{}\"" &&
+	    cat $(ls -d "$W"/out/dl/* | sort) | lz4 -dc > "$W/out/db" && sync "$W/out/db"' ;;
 	s3lsc) timed s3:litestream-c "$LSC" restore -o "$W/out/db" "$S3URL"; check_lsc s3:litestream-c ;;
 	s3before) timed s3:before "$BEFORE" restore -o "$W/out/db" "$S3URL"; check_lsc s3:before ;;
 	s3ls) timed s3:litestream "$LS" restore -config "$W/ls-s3.yml" -o "$W/out/db" "$W/app.db"; check_ls s3:litestream ;;
@@ -203,7 +210,7 @@ run_one() {
 }
 set -- floor floor_nosync lsc ls
 [ -z "$BEFORE" ] || set -- "$@" before
-[ "$S3" = 0 ] || set -- "$@" s3floor s3lsc s3ls
+[ "$S3" = 0 ] || set -- "$@" s3floor s3floor4 s3lsc s3ls
 [ "$S3" = 0 ] || [ -z "$BEFORE" ] || set -- "$@" s3before
 r=0
 while [ $r -lt "$ROUNDS" ]; do
@@ -225,11 +232,14 @@ for l in open(sys.argv[1]):
     n, ms, kb = l.split()
     rows.setdefault(n, []).append((int(ms) / 1000, int(kb)))
 med = {n: (statistics.median(t for t, _ in v), statistics.median(k for _, k in v)) for n, v in rows.items()}
+def floor(side):	# the fastest durable floor of that side
+    f = [med[n][0] for n in med if n.startswith(side + "floor") and "nosync" not in n]
+    return min(f) if f else None
 print("medians of %s interleaved rounds" % sys.argv[2])
 print("%-16s %8s %10s %9s %12s  %s" % ("", "wall_s", "peak_MiB", "÷floor", "÷litestream", "runs (s)"))
 for n in rows:
     side = "s3:" if n.startswith("s3:") else ""
-    fl = med.get(side + "floor", (None,))[0]
+    fl = floor(side)
     ls = med.get(side + "litestream", (None,))[0]
     t, k = med[n]
     print("%-16s %8.3f %10.1f %9s %12s  %s" % (n, t, k / 1024,
