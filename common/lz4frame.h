@@ -41,6 +41,14 @@ void	lz4w_free(struct lz4w *w);
 /* Decompressor; output goes to `sink`, at most `max_out` bytes. */
 struct lz4r *lz4r_new(lsc_sink_fn sink, void *ctx, uint64_t max_out,
 	    struct lsc_err *err);
+/*
+ * The same, handing the sink up to `out_cap` bytes a call (lz4r_new: 256
+ * KiB).  With LZ4R_BLOCK_MAX or more, liblz4 decodes each block straight
+ * into that buffer instead of into its own and then copying it out.
+ */
+#define LZ4R_BLOCK_MAX	(4 * 1024 * 1024)	/* Litestream's block size */
+struct lz4r *lz4r_new_sized(lsc_sink_fn sink, void *ctx, uint64_t max_out,
+	    size_t out_cap, struct lsc_err *err);
 int	lz4r_feed(struct lz4r *r, const void *data, size_t len,
 	    struct lsc_err *err);
 /* LSC_ECORRUPT unless exactly one whole, verified frame was fed. */

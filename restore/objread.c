@@ -104,11 +104,17 @@ objread_begin(struct objread *o, const char *key, lsc_sink_fn sink, void *ctx)
 
 	x->o = o;
 	x->key = key;
-	/* One LZ4 reader for every object: its buffers are 8 MiB. */
+	/*
+	 * One LZ4 reader for every object: its buffers are 8 MiB.  Output
+	 * a block at a time, so liblz4 decodes into ours directly (its own
+	 * output buffer is then never touched: no more memory, one copy
+	 * less of every byte).
+	 */
 	if (o->lz != NULL)
 		lz4r_reset(o->lz, sink, ctx, UINT64_MAX);
 	else
-		o->lz = lz4r_new(sink, ctx, UINT64_MAX, NULL);
+		o->lz = lz4r_new_sized(sink, ctx, UINT64_MAX, LZ4R_BLOCK_MAX,
+		    NULL);
 	x->lz = o->lz;
 	return x;
 }
