@@ -31,6 +31,7 @@ struct pf_obj {
 	uint64_t	 read_off;	/* the reader's */
 	int		 rc;
 	struct lsc_err	 err;
+	int		 lost;		/* failed to store, not to download */
 };
 
 struct pf_thread {
@@ -70,10 +71,12 @@ spool_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 	struct prefetch *p = s->p;
 	int cancel;
 
-	if (pwrite_full(s->o->fd, data, len, (off_t)s->o->have) != 0)
+	if (pwrite_full(s->o->fd, data, len, (off_t)s->o->have) != 0) {
+		s->o->lost = 1;		/* published with PF_DONE */
 		return lsc_seterr(err, LSC_EIO, errno,
 		    "cannot write a temp file in '%s': %s", p->spool_dir,
 		    strerror(errno));
+	}
 	pthread_mutex_lock(&p->mu);
 	s->o->have += len;
 	cancel = p->cancel;
@@ -141,8 +144,10 @@ download(void *arg)
 		p->stored += p->sizes[j];
 		pthread_mutex_unlock(&p->mu);
 		rc = LSC_OK;
-		if ((fd = temp_file(p->spool_dir, &e)) < 0)
+		if ((fd = temp_file(p->spool_dir, &e)) < 0) {
 			rc = e.code;
+			o->lost = 1;
+		}
 		o->fd = fd;	/* the reader waits for PF_DONE or bytes */
 		s.p = p;
 		s.o = o;
@@ -247,6 +252,17 @@ prefetch_read(struct prefetch *p, size_t j, void *buf, size_t cap, int *rc,
 	}
 	o->read_off += k;
 	return got;
+}
+
+int
+prefetch_lost(struct prefetch *p, size_t j)
+{
+	int lost;
+
+	pthread_mutex_lock(&p->mu);
+	lost = p->obj[j].state == PF_DONE && p->obj[j].lost;
+	pthread_mutex_unlock(&p->mu);
+	return lost;
 }
 
 void

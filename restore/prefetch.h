@@ -50,6 +50,12 @@ int	prefetch_take(struct prefetch *p, size_t j);
  */
 ssize_t	prefetch_read(struct prefetch *p, size_t j, void *buf, size_t cap,
 	    int *rc, struct lsc_err *err);
+/*
+ * 1 if object `j`'s download ended because its bytes could not be stored
+ * (no temp file, a full disk), not because of the replica: the reader
+ * then fetches the rest itself rather than fail the restore.
+ */
+int	prefetch_lost(struct prefetch *p, size_t j);
 /* Object `j` is read (or given up): its temp file goes. */
 void	prefetch_done(struct prefetch *p, size_t j);
 /*

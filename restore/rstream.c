@@ -110,6 +110,22 @@ ring_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 	return LSC_OK;
 }
 
+/* Feeds objread what follows the first `skip` bytes of an object. */
+struct skip {
+	struct objread_obj *x;
+	uint64_t	 skip;
+};
+
+static int
+skip_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	struct skip *k = ctx;
+	size_t n = k->skip < len ? (size_t)k->skip : len;
+
+	k->skip -= n;
+	return objread_feed(k->x, (const uint8_t *)data + n, len - n, err);
+}
+
 /* Object s->obj, downloaded ahead: decode it from its temp file. */
 static int
 read_spooled(struct rstream *s, struct lsc_err *err)
@@ -118,6 +134,7 @@ read_spooled(struct rstream *s, struct lsc_err *err)
 	    s);
 	struct lsc_err e = { 0 };
 	int rc = LSC_OK, frc = LSC_OK;
+	uint64_t fed = 0;
 
 	for (;;) {
 		ssize_t k = prefetch_read(s->pf, s->obj, s->spool_buf,
@@ -129,6 +146,18 @@ read_spooled(struct rstream *s, struct lsc_err *err)
 		}
 		if ((rc = objread_feed(x, s->spool_buf, (size_t)k, &e)) != LSC_OK)
 			break;
+		fed += (uint64_t)k;
+	}
+	if (rc != LSC_OK && rc != LSC_ESTOP && prefetch_lost(s->pf, s->obj)) {
+		/* Not stored (a full disk?): fetch it again, skip what we had. */
+		struct skip k = { x, fed };
+
+		lsc_err_clear(&e);
+		rc = replica_get(s->r, s->keys[s->obj], skip_sink, &k, &e);
+		if (rc == LSC_OK && k.skip > 0)
+			rc = lsc_seterr(&e, LSC_ECORRUPT, 0,
+			    "'%s' is shorter than when it was first read",
+			    s->keys[s->obj]);
 	}
 	prefetch_done(s->pf, s->obj);
 	return objread_end(x, rc, &e, err);

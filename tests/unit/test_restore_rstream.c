@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "t.h"
@@ -26,11 +27,16 @@
 
 static char dir[] = "/tmp/lsc-test-rstream-XXXXXX";
 
-/* Byte i of object k. */
+/* Byte i of object k: as good as random, so LZ4 cannot shrink it. */
 static uint8_t
 byte_of(size_t k, size_t i)
 {
-	return (uint8_t)(k * 131 + i * 7 + (i >> 9));
+	uint64_t x = (uint64_t)k * 0x9e3779b97f4a7c15ULL + i;
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 32;
+	return (uint8_t)x;
 }
 
 static void
@@ -82,26 +88,43 @@ drain(struct rstream *s, size_t n, const size_t *lens, size_t *ended,
 	}
 }
 
+static const size_t lens[] = { 0, 1, 100, RSTREAM_SLOT_BYTES,
+    RSTREAM_SLOT_BYTES + 1, 5 * 1024 * 1024 + 3,
+    3 * RSTREAM_SLOTS * RSTREAM_SLOT_BYTES, 4097, 0 };
+#define NOBJ (sizeof(lens) / sizeof(lens[0]))
+
+/* obj00.. as `lens` says, and "bad": an LZ4 frame with a flipped byte. */
+static void
+setup_objects(struct replica *r)
+{
+	uint8_t bad[] = { 0x04, 0x22, 0x4d, 0x18, 0x64, 0x70, 0xb9, 1, 0,
+	    0, 0x80, 'x', 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct lsc_err err = { 0 };
+	char name[32];
+
+	for (size_t k = 0; k < NOBJ; k++) {
+		snprintf(name, sizeof(name), "obj%02zu", k);
+		put_object(r, name, k, lens[k]);
+	}
+	T_EQ_INT(replica_put_buf(r, "bad", bad, sizeof(bad), &err), LSC_OK);
+}
+
 static void
 test_order(struct replica *r, struct rstream_opts *opts)
 {
-	static const size_t lens[] = { 0, 1, 100, RSTREAM_SLOT_BYTES,
-	    RSTREAM_SLOT_BYTES + 1, 5 * 1024 * 1024 + 3,
-	    3 * RSTREAM_SLOTS * RSTREAM_SLOT_BYTES, 4097, 0 };
-	size_t n = sizeof(lens) / sizeof(lens[0]), ended;
-	const char *keys[sizeof(lens) / sizeof(lens[0])];
+	size_t n = NOBJ, ended;
+	const char *keys[NOBJ];
 	const struct rstream_piece *last;
 	struct lsc_err err = { 0 };
 	struct rstream *s = NULL;
 	struct objread o;
 	char name[32];
 
-	uint64_t sizes[sizeof(lens) / sizeof(lens[0])];
+	uint64_t sizes[NOBJ];
 
 	for (size_t k = 0; k < n; k++) {
 		snprintf(name, sizeof(name), "obj%02zu", k);
 		keys[k] = xstrdup(name);
-		put_object(r, keys[k], k, lens[k]);
 		/* stored sizes, near enough: the data barely compresses */
 		sizes[k] = lens[k] + 64;
 	}
@@ -129,10 +152,6 @@ test_order(struct replica *r, struct rstream_opts *opts)
 
 	/* A corrupt object (a flipped byte): its verdict is LSC_ECORRUPT. */
 	{
-		uint8_t bad[] = { 0x04, 0x22, 0x4d, 0x18, 0x64, 0x70, 0xb9, 1, 0,
-		    0, 0x80, 'x', 0, 0, 0, 0, 0, 0, 0, 0 };
-
-		T_EQ_INT(replica_put_buf(r, "bad", bad, sizeof(bad), &err), LSC_OK);
 		free((char *)keys[3]);
 		keys[3] = xstrdup("bad");
 		objread_init(&o, NULL);
@@ -190,6 +209,7 @@ main(void)
 	url = xasprintf("file://%s", dir);
 	T_EQ_INT(replica_open(url, NULL, 0, &r, &err), LSC_OK);
 	free(url);
+	setup_objects(r);
 	test_order(r, NULL);
 	/*
 	 * The same with downloads ahead (a file replica serves as well as
@@ -210,6 +230,28 @@ main(void)
 		cmd = xasprintf("test -z \"$(ls -A '%s')\"", spool);
 		T_EQ_INT(system(cmd), 0);
 		free(cmd);
+
+		/*
+		 * Downloads that cannot be stored (no such directory; files
+		 * cut at 600 KiB, as on a full disk, after two of the file
+		 * replica's 256 KiB reads): the reader fetches those objects
+		 * itself, from where it got to, and all is as above.
+		 */
+		opts.spool_dir = "/nonexistent/lsc-spool";
+		test_order(r, &opts);
+		opts.spool_dir = spool;
+		opts.spool_budget = 64 * 1024 * 1024;
+		{
+			struct rlimit old, lim;
+
+			signal(SIGXFSZ, SIG_IGN);	/* EFBIG instead */
+			getrlimit(RLIMIT_FSIZE, &old);
+			lim = old;
+			lim.rlim_cur = 600 * 1024;
+			setrlimit(RLIMIT_FSIZE, &lim);
+			test_order(r, &opts);
+			setrlimit(RLIMIT_FSIZE, &old);
+		}
 	}
 	replica_free(r);
 	cmd = xasprintf("rm -rf '%s'", dir);
