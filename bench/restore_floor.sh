@@ -68,6 +68,7 @@ db = w + "/app.db"
 c = sqlite3.connect(db, isolation_level=None)
 c.execute("PRAGMA journal_mode=wal")
 c.execute("PRAGMA wal_autocheckpoint=0")	# the daemon checkpoints
+c.execute("PRAGMA synchronous=NORMAL")	# as apps run WAL
 c.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)")
 c.execute("BEGIN")
 for i in range(mb * 1024 // 2):
