@@ -45,23 +45,44 @@ wal_checksum(int big_endian, const uint8_t *data, size_t len, uint32_t s[2])
 {
 	uint32_t s1 = s[0], s2 = s[1];
 
+	size_t i = 0;
+
 	/*
-	 * SQLite's walChecksumBytes: words in the order the magic names.
-	 * One loop per order, with whole-word loads: this runs over every
-	 * byte a restore or a capture reads (perf: byte-at-a-time loads had
-	 * made it 6.5% of a restore).
+	 * SQLite's walChecksumBytes: words in the order the magic names,
+	 * s1 += x0 + s2; s2 += x1 + s1 for each pair.  It runs over every byte
+	 * a restore or a capture reads, so: one loop per order, whole-word
+	 * loads (byte-at-a-time loads made it 6.5% of a restore), and two
+	 * pairs a round.  Two rounds of the recurrence, written out, are
+	 *	s1'' = 2 s1 + 3 s2 + 2 x0 + x1 + x2
+	 *	s2'' = 3 s1 + 5 s2 + 3 x0 + 2 x1 + x2 + x3
+	 * (mod 2^32), where the words' part does not wait for s1 and s2:
+	 * twice the speed of the plain loop (7 against 3.6 GB/s).
 	 */
+#define TWO_PAIRS(ld) do {						\
+	uint32_t x0 = ld(data + i), x1 = ld(data + i + 4);		\
+	uint32_t x2 = ld(data + i + 8), x3 = ld(data + i + 12);		\
+	uint32_t a = 2 * x0 + x1 + x2, b = 3 * x0 + 2 * x1 + x2 + x3;	\
+	uint32_t n1 = 2 * s1 + 3 * s2 + a;				\
+									\
+	s2 = 3 * s1 + 5 * s2 + b;					\
+	s1 = n1;							\
+} while (0)
 	if (big_endian) {
-		for (size_t i = 0; i + 8 <= len; i += 8) {
+		for (; i + 16 <= len; i += 16)
+			TWO_PAIRS(ld_be32);
+		for (; i + 8 <= len; i += 8) {
 			s1 += ld_be32(data + i) + s2;
 			s2 += ld_be32(data + i + 4) + s1;
 		}
 	} else {
-		for (size_t i = 0; i + 8 <= len; i += 8) {
+		for (; i + 16 <= len; i += 16)
+			TWO_PAIRS(ld_le32);
+		for (; i + 8 <= len; i += 8) {
 			s1 += ld_le32(data + i) + s2;
 			s2 += ld_le32(data + i + 4) + s1;
 		}
 	}
+#undef TWO_PAIRS
 	s[0] = s1;
 	s[1] = s2;
 }
