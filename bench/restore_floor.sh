@@ -24,8 +24,10 @@
 # and the same restores from s3rver (S3=0 skips them), with two S3 floors:
 # `curl` of each object in turn | lz4 -dc > out; sync out, and 4 `curl`s
 # at a time into files, then the same from those; the faster is the floor.
-# Printed: the median wall time and peak RSS (GNU time) of each over
-# ROUNDS rounds (default 5), and the ratios to the floor and to Litestream.
+# Printed: the median wall time, peak RSS and CPU time (user + system,
+# GNU time; what the machine's other load disturbs least) of each over
+# ROUNDS rounds (default 5), and the wall time's ratios to the floor and
+# to Litestream.
 # Every litestream-c output must equal the source database byte for
 # byte; Litestream's must hold the same rows.
 # TXN_ROWS=N changes the rows per transaction (fewer: hotter pages).
@@ -60,7 +62,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-if [ -z "${REUSE:-}" ]; then
+if [ -n "${REUSE:-}" ]; then
+	TXN_ROWS=$(cat "$W/txn_rows" 2>/dev/null || echo "?")
+else
+	echo "$TXN_ROWS" > "$W/txn_rows"
 	$PY - "$LSC" "$W" "$MB" 19 "$TXN_ROWS" <<'EOF'
 import glob, os, random, sqlite3, subprocess, sys, time
 lsc, w, mb, nseg, txn = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -175,13 +180,13 @@ dbs:
 EOF
 fi
 
-# timed NAME CMD...: one run; appends "NAME seconds peak_kib" to results.
+# timed NAME CMD...: one run; appends "NAME ms peak_kib user_s sys_s".
 timed() {
 	name=$1; shift
 	rm -rf "$W/out"; mkdir -p "$W/out"
 	sync
 	t0=$(date +%s%N)
-	/usr/bin/time -f %M -o "$W/rss" "$@" > "$W/run.log" 2>&1 ||
+	/usr/bin/time -f "%M %U %S" -o "$W/rss" "$@" > "$W/run.log" 2>&1 ||
 	    { echo "$name failed:"; tail -n 5 "$W/run.log"; exit 1; }
 	t1=$(date +%s%N)
 	echo "$name $(( (t1 - t0) / 1000000 )) $(tail -n 1 "$W/rss")" >> "$W/results"
@@ -230,20 +235,21 @@ $PY - "$W/results" "$ROUNDS" <<'EOF'
 import statistics, sys
 rows = {}
 for l in open(sys.argv[1]):
-    n, ms, kb = l.split()
-    rows.setdefault(n, []).append((int(ms) / 1000, int(kb)))
-med = {n: (statistics.median(t for t, _ in v), statistics.median(k for _, k in v)) for n, v in rows.items()}
+    n, ms, kb, us, ss = l.split()
+    rows.setdefault(n, []).append((int(ms) / 1000, int(kb), float(us) + float(ss)))
+med = {n: tuple(statistics.median(r[i] for r in v) for i in range(3)) for n, v in rows.items()}
 def floor(side):	# the fastest durable floor of that side
     f = [med[n][0] for n in med if n.startswith(side + "floor") and "nosync" not in n]
     return min(f) if f else None
 print("medians of %s interleaved rounds" % sys.argv[2])
-print("%-16s %8s %10s %9s %12s  %s" % ("", "wall_s", "peak_MiB", "÷floor", "÷litestream", "runs (s)"))
+print("%-16s %8s %10s %9s %12s %7s  %s" % ("", "wall_s", "peak_MiB", "÷floor", "÷litestream", "cpu_s",
+    "runs (wall s)"))
 for n in rows:
     side = "s3:" if n.startswith("s3:") else ""
     fl = floor(side)
     ls = med.get(side + "litestream", (None,))[0]
-    t, k = med[n]
-    print("%-16s %8.3f %10.1f %9s %12s  %s" % (n, t, k / 1024,
-        "%.2f" % (t / fl) if fl else "-", "%.2f" % (t / ls) if ls else "-",
-        " ".join("%.2f" % x for x, _ in rows[n])))
+    t, k, cpu = med[n]
+    print("%-16s %8.3f %10.1f %9s %12s %7.2f  %s" % (n, t, k / 1024,
+        "%.2f" % (t / fl) if fl else "-", "%.2f" % (t / ls) if ls else "-", cpu,
+        " ".join("%.2f" % x[0] for x in rows[n])))
 EOF
