@@ -27,11 +27,18 @@
  *     reset the header and cut the file.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #include "common/crashpoint.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "daemon/repl.h"
+
+/* Under the write lock, a checkpoint that finds the checkpoint lock held
+ * (the app's own autocheckpoint) retries every CKPT_LOCK_POLL_US, at most
+ * CKPT_LOCK_TRIES times (about 40 ms: a checkpoint's two fsyncs). */
+#define CKPT_LOCK_POLL_US	200
+#define CKPT_LOCK_TRIES		200
 
 /* A reset under the write lock that readers kept from finishing is not
  * tried again for this long. */
@@ -121,7 +128,20 @@ locked_reset(struct repl *r, int *full, struct lsc_err *err)
 	}
 	CRASHPOINT("checkpoint.locked");
 	wal_db_unpin(db, WAL_CONN_B);
-	rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
+	/*
+	 * We took the lock just as a writer committed, and its connection
+	 * may be running its own autocheckpoint (which holds the checkpoint
+	 * lock, and under our write lock will finish the job): wait for it,
+	 * briefly.  Readers in the way (PARTIAL) are not worth waiting for.
+	 */
+	for (int i = 0; ; i++) {
+		struct timespec ts = { 0, CKPT_LOCK_POLL_US * 1000 };
+
+		rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
+		if (rc != LSC_OK || busy != WAL_CKPT_LOCKED || i == CKPT_LOCK_TRIES)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	*full = rc == LSC_OK && !busy;
 	/* B pins before the lock goes: mark 0 when fully checkpointed. */
 	if (rc == LSC_OK)
@@ -185,6 +205,7 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 		if (!full)
 			r->locked_retry_ms = mono_ms() + LOCKED_RETRY_MS;
 	}
+	r->mark0 = full;
 	stat_add(&r->st.checkpoints[full && mode == WAL_CKPT_RESTART ?
 	    WAL_CKPT_RESTART : WAL_CKPT_PASSIVE], 1);
 	r->last_ckpt_ms = mono_ms();

@@ -108,6 +108,21 @@ struct loop {
 	size_t		 incomplete;	/* databases whose final sync failed */
 };
 
+/* How long after its last start a WAL change runs a database: the sync
+ * interval, which batches a busy writer's commits; sooner while the WAL
+ * is long (a checkpoint step, repl.h), and at once while it holds read
+ * mark 0 (repl.h: the app pays for every commit until it moves). */
+static int64_t
+event_delay_ms(const struct dbjob *j)
+{
+	if (j->r.mark0)
+		return 0;
+	/* A long WAL wants a checkpoint sooner than a sync (repl.h). */
+	if (j->r.ckpt_pressure && j->r.cfg.sync_interval_ms > CHECKPOINT_STEP_MS)
+		return CHECKPOINT_STEP_MS;
+	return j->r.cfg.sync_interval_ms;
+}
+
 /*
  * When an inotify event could next change what the loop does: an event
  * only makes a database dirty, due one sync interval after its last start
@@ -136,7 +151,7 @@ watch_matters_ms(const struct loop *L)
 			return now;
 		if (j->dirty)
 			continue;
-		t = j->started_ms + j->r.cfg.sync_interval_ms;
+		t = j->started_ms + event_delay_ms(j);
 		if (t < at)
 			at = t;
 	}
@@ -234,7 +249,7 @@ dispatch(struct loop *L, struct dbjob *j, enum job_kind kind)
 static void
 mark_dirty(struct dbjob *j)
 {
-	int64_t at = j->started_ms + j->r.cfg.sync_interval_ms, now = mono_ms();
+	int64_t at = j->started_ms + event_delay_ms(j), now = mono_ms();
 
 	j->dirty = 1;
 	if (at < now)
@@ -351,7 +366,7 @@ on_done(struct loop *L, struct dbjob *j)
 	next = repl_next_timer_ms(&j->r);
 	if (j->dirty) {
 		int64_t at = j->nd.waiting ? mono_ms() :
-		    j->started_ms + j->r.cfg.sync_interval_ms;
+		    j->started_ms + event_delay_ms(j);
 
 		if (at < next)
 			next = at;

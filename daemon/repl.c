@@ -278,8 +278,9 @@ static int
 step(struct repl *r, struct lsc_err *err)
 {
 	enum wal_ckpt_mode mode;
-	int rc;
+	int ship, rc;
 
+	r->step_shipped = 0;
 	if (r->db != NULL && db_replaced(r)) {
 		log_db(LOG_WARN, r->path, "the database file was replaced or removed");
 		r->replaced = 1;
@@ -297,18 +298,35 @@ step(struct repl *r, struct lsc_err *err)
 	}
 	if ((rc = ensure_pin(r, err)) != LSC_OK)
 		return rc;
+	/* Move off read mark 0 (repl.h), to wherever the WAL is now. */
+	if (r->mark0) {
+		r->mark0 = 0;
+		rc = wal_db_pinned(r->db, WAL_CONN_A) ?
+		    repl_handoff(r, WAL_CONN_A, WAL_CONN_B, err) :
+		    repl_handoff(r, WAL_CONN_B, WAL_CONN_A, err);
+		if (rc != LSC_OK)
+			return rc;
+	}
+	/* Shipping is batched by the sync interval; a step run sooner for a
+	 * checkpoint (repl.h) only captures and checkpoints. */
+	ship = r->cfg.sync_interval_ms == 0 || !r->synced ||
+	    mono_ms() - r->last_ship_ms >= r->cfg.sync_interval_ms ||
+	    snapshot_due(r);
 	if ((rc = repl_capture(r, 0, err)) != LSC_OK)
 		return rc;
-	if ((rc = repl_ship(r, err)) != LSC_OK)
+	if (ship && (rc = repl_ship(r, err)) != LSC_OK)
 		return rc;
 	if (wal_db_pinned(r->db, WAL_CONN_A) && checkpoint_due(r, &mode)) {
 		if ((rc = repl_checkpoint(r, mode, err)) != LSC_OK)
 			return rc;
-		if ((rc = repl_ship(r, err)) != LSC_OK)
+		if (ship && (rc = repl_ship(r, err)) != LSC_OK)
 			return rc;
 	}
 	if (snapshot_due(r) && (rc = repl_snapshot(r, err)) != LSC_OK)
 		return rc;
+	r->step_shipped = ship;
+	r->ckpt_pressure = shadow_cycle_frames(&r->sh) >=
+	    (uint64_t)r->cfg.min_checkpoint_page_count;
 	if (r->cfg.retention_ms > 0 && mono_ms() >= r->next_retention_ms) {
 		/* Due first: a failing pass waits an interval too (no LIST storm). */
 		struct lsc_err rerr = { 0 };
@@ -356,9 +374,12 @@ repl_step(struct repl *r)
 	wal_db_release_memory(r->db);
 	shadow_trim(&r->sh);
 	r->failing = 0;
+	if (!r->step_shipped)
+		return LSC_OK;
 	/* Whatever was committed before this step began is in the replica. */
 	r->synced = 1;
 	r->synced_ms = start_ms;
+	r->last_ship_ms = start_ms;
 	atomic_store_explicit(&r->st.last_sync_ns, now_ns(),
 	    memory_order_relaxed);
 	return LSC_OK;
@@ -373,6 +394,11 @@ repl_next_timer_ms(const struct repl *r)
 		return repl_await_next_ms(r);
 	if (r->db == NULL || r->failing)
 		return now + RETRY_MS;
+	/* Captured by a checkpoint step and not shipped yet. */
+	if (r->pos_known && (r->pos_index != r->sh.index ||
+	    r->pos_offset != r->sh.size) && r->last_ship_ms +
+	    r->cfg.sync_interval_ms < due)
+		due = r->last_ship_ms + r->cfg.sync_interval_ms;
 	/* Mirrors checkpoint_due(). */
 	if (r->cfg.checkpoint_interval_ms > 0 &&
 	    (shadow_pending_frames(&r->sh) > 0 ||

@@ -78,6 +78,21 @@ struct repl {
 	 * throughout, and any WAL restart may be followed (wal/wal_db.h). */
 	int		 proven;
 	uint64_t	 proof_gaps;
+	/* The last checkpoint left a pin on a fully checkpointed WAL (read
+	 * mark 0).  It lets the app's next write restart the WAL, but while
+	 * it lasts every autocheckpoint of the app sorts the whole WAL only
+	 * to find it cannot proceed: the next step (run at the WAL's next
+	 * change, not a sync interval on) takes a pin at a real mark. */
+	int		 mark0;
+	/* Checkpoints have their own cadence: while the WAL holds at least
+	 * min-checkpoint-page-count frames, a WAL change runs a step after
+	 * CHECKPOINT_STEP_MS, which ships only once sync-interval has passed
+	 * since the last shipping step (`last_ship_ms`, mono).  A long WAL
+	 * costs the app: past its wal_autocheckpoint it tries a checkpoint
+	 * after every commit, which our pin keeps from finishing. */
+	int		 ckpt_pressure;
+	int		 step_shipped;		/* the last step shipped */
+	int64_t		 last_ship_ms;
 
 	/* What the replica holds of generation sh.gen. */
 	int		 pos_known;	/* else recompute from a listing */
@@ -138,6 +153,9 @@ uint64_t repl_final(struct repl *r);
 #endif
 
 /* Between the files of daemon/ only. */
+/* A step under checkpoint pressure (struct repl) runs this soon after a
+ * WAL change, whatever the sync interval. */
+#define CHECKPOINT_STEP_MS	100
 /* A fully checkpointed WAL file larger than this is truncated (checkpoint.c). */
 #define CHECKPOINT_TRUNCATE_BYTES	((uint64_t)64 << 20)
 int	repl_ship(struct repl *r, struct lsc_err *err);	/* ship.c */

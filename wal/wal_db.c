@@ -18,6 +18,11 @@
 
 /* A busy lock is retried every 1 ms for at most this long. */
 #define BUSY_RETRY_MS	100
+/* The write lock is tried every LOCK_POLL_US for at most LOCK_TRIES tries
+ * (50 ms): a writer that never pauses frees it only for microseconds
+ * between transactions, which 1 ms sleeps all but never hit. */
+#define LOCK_POLL_US	20
+#define LOCK_TRIES	2500
 
 struct wal_db {
 	char		*path;
@@ -230,6 +235,18 @@ wal_db_pinned(const struct wal_db *db, enum wal_conn c)
 	return db->pinned[c];
 }
 
+static int
+lock_poll_handler(void *arg, int count)
+{
+	struct timespec ts = { 0, LOCK_POLL_US * 1000 };
+
+	(void)arg;
+	if (count >= LOCK_TRIES)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 int
 wal_db_lock_writes(struct wal_db *db, enum wal_conn c, struct lsc_err *err)
 {
@@ -238,7 +255,10 @@ wal_db_lock_writes(struct wal_db *db, enum wal_conn c, struct lsc_err *err)
 	if (db->pinned[c])
 		return lsc_seterr(err, LSC_ESQLITE, 0,
 		    "'%s': connection already in a transaction", db->path);
-	if ((rc = exec(db, db->conn[c], "BEGIN IMMEDIATE", err)) == LSC_OK)
+	sqlite3_busy_handler(db->conn[c], lock_poll_handler, NULL);
+	rc = exec(db, db->conn[c], "BEGIN IMMEDIATE", err);
+	sqlite3_busy_handler(db->conn[c], busy_handler, NULL);
+	if (rc == LSC_OK)
 		db->pinned[c] = 1;
 	return rc;
 }
@@ -261,14 +281,14 @@ wal_db_checkpoint(struct wal_db *db, enum wal_conn c, enum wal_ckpt_mode mode,
 
 	*busy = 0;
 	if ((rc & 0xff) == SQLITE_BUSY) {
-		*busy = 1;
+		*busy = WAL_CKPT_LOCKED;
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_OK)
 		return lsc_seterr(err, LSC_ESQLITE, rc, "'%s': %s checkpoint: %s",
 		    db->path, wal_ckpt_mode_name(mode), sqlite3_errmsg(db->conn[c]));
-	if (nlog >= 0 && nckpt >= 0 && nckpt < nlog)
-		*busy = 1;
+	if (*busy == 0 && nlog >= 0 && nckpt >= 0 && nckpt < nlog)
+		*busy = WAL_CKPT_PARTIAL;
 	return LSC_OK;
 }
 
