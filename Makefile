@@ -6,6 +6,7 @@
 #   make test     deps + build + every test (unit, then integration)
 #   make check    the tests again under ASan+UBSan (objects in build/san/)
 #   make crash-test  the crash-point loop in full (N up to 30 per point)
+#   make soak     kill -9, S3 faults and restores for SOAK_SECONDS (600)
 #   make install  PREFIX=/usr/local DESTDIR=: binary, example config, units
 #   make clean
 PREFIX     ?= /usr/local
@@ -94,6 +95,12 @@ crash-test: deps
 	@CRASH_MAX_N=30 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t1400
 	@CRASH_MAX_N=10 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t5260
 
+# Not in `make test`: SOAK_SECONDS (default 600) of kill -9 at random, S3
+# faults and model-checked restores (tests/integration/soak.sh).
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(abspath $(BUILD)) sh tests/integration/soak.sh
+
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined test
 	@tests/lint.sh
@@ -118,5 +125,5 @@ install: all
 clean:
 	rm -rf build demo
 
-.PHONY: all deps unit test crash-test check run install clean
+.PHONY: all deps unit test crash-test soak check run install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -14,6 +14,7 @@ list of rules:
     {"method": "PUT", "path": "regex", "query": "regex",
      "skip": 0,          # let this many matching requests through first
      "times": 1,         # then apply to this many (-1: all)
+     "prob": 0.1,        # and then only to this share of them (optional)
      "action": "status" | "reset_request" | "reset_response" | "truncate"
              | "stall" | "error200" | "delete_errors" | "lost_reply",
      "status": 503, "code": "SlowDown", "message": "...",  # status/error200
@@ -69,6 +70,7 @@ import hashlib
 import http.client
 import json
 import os
+import random
 import re
 import socket
 import ssl
@@ -123,6 +125,8 @@ def pick_rule(method, path, query):
             STATE["counts"][i] = n + 1
             skip, times = r.get("skip", 0), r.get("times", 1)
             if n < skip or (times >= 0 and n >= skip + times):
+                continue
+            if "prob" in r and random.random() >= r["prob"]:
                 continue
             return seq, r
         return seq, None
