@@ -370,8 +370,10 @@ repl_step(struct repl *r)
 	}
 	if (r->failing)
 		log_db(LOG_INFO, r->path, "sync recovered");
-	/* Idle from here on, maybe for hours: keep no cache. */
+	/* Idle from here on, maybe for hours: keep no cache, nor the second
+	 * connection (opened again by the next checkpoint). */
 	wal_db_release_memory(r->db);
+	wal_db_trim(r->db);
 	shadow_trim(&r->sh);
 	r->failing = 0;
 	if (!r->step_shipped)

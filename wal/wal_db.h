@@ -60,6 +60,10 @@ enum wal_conn { WAL_CONN_A = 0, WAL_CONN_B = 1 };
 void	wal_db_global_init(void);
 /* Give back the page-cache memory the connections do not need now. */
 void	wal_db_release_memory(struct wal_db *db);
+/* Close connection B if it holds no pin: it is opened again when a pin,
+ * a lock or a checkpoint needs it (an idle database then costs one
+ * connection, not two). */
+void	wal_db_trim(struct wal_db *db);
 int	wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err);
 void	wal_db_close(struct wal_db *db);
 
