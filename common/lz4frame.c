@@ -55,7 +55,14 @@ static const LZ4F_preferences_t prefs = {
 		.blockChecksumFlag = LZ4F_noBlockChecksum,
 	},
 	.compressionLevel = 0,		/* the fast default, as Litestream */
-	.autoFlush = 0,
+	/*
+	 * Each update of IN_CHUNK bytes becomes a block at once: LZ4F then
+	 * needs no 4 MiB input buffer per compressor (with independent
+	 * blocks it allocates none).  Readers take any block up to the
+	 * frame's maximum, and LZ4's 64 KiB window makes 256 KiB blocks
+	 * compress about as well as 4 MiB ones.
+	 */
+	.autoFlush = 1,
 };
 
 struct lz4w *

@@ -28,7 +28,9 @@
 #include "daemon/repl.h"
 #include "wal/wal_layout.h"
 
-#define READ_CHUNK	(1024 * 1024)
+/* Read and compressed a piece at a time: the LZ4 writer takes 256 KiB
+ * blocks, so a bigger piece only costs memory (the peak RSS of a drain). */
+#define READ_CHUNK	(256 * 1024)
 /* Decompression cap for the last segment of an index we no longer hold
  * (an index is at most ~4 GiB plus one transaction). */
 #define PRUNED_SEGMENT_CAP	((uint64_t)1 << 36)

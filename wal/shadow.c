@@ -17,7 +17,7 @@
 #include "wal/shadow.h"
 #include "wal/wal_shm.h"
 
-#define BATCH_FRAMES	256	/* frames read per pread */
+#define BATCH_FRAMES	128	/* frames read per pread (512 KiB at 4 KiB pages) */
 #define CARRY_FRAMES	32	/* frames re-read per pread (big transactions) */
 /* Keep offsets to 8 hex digits with room for one more batch. */
 #define DEFAULT_MAX_INDEX_BYTES	(0xffffffffULL - (64ULL << 20))
