@@ -36,9 +36,18 @@
 
 /* Under the write lock, a checkpoint that finds the checkpoint lock held
  * (the app's own autocheckpoint) retries every CKPT_LOCK_POLL_US, at most
- * CKPT_LOCK_TRIES times (about 40 ms: a checkpoint's two fsyncs). */
+ * CKPT_LOCK_TRIES times (about 10 ms). */
 #define CKPT_LOCK_POLL_US	200
-#define CKPT_LOCK_TRIES		200
+#define CKPT_LOCK_TRIES		50
+/*
+ * At most one reset under the write lock this often: we take the lock
+ * with fine polling (wal_db_lock_writes), which wins it over writers that
+ * back off by milliseconds, so back-to-back resets could starve them (t1100,
+ * three full-speed writers and max-checkpoint-page-count = 200: one gave
+ * up after its 10 s busy timeout).  The WAL may then pass
+ * max-checkpoint-page-count by up to this long of writing.
+ */
+#define LOCKED_MIN_GAP_MS	1000
 
 /* A reset under the write lock that readers kept from finishing is not
  * tried again for this long. */
@@ -202,8 +211,8 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 			return rc;
 		/* Readers in the way: each try would hold the lock for a
 		 * checkpoint's fsyncs again; give them time. */
-		if (!full)
-			r->locked_retry_ms = mono_ms() + LOCKED_RETRY_MS;
+		r->locked_retry_ms = mono_ms() + (full ? LOCKED_MIN_GAP_MS :
+		    LOCKED_RETRY_MS);
 	}
 	r->mark0 = full;
 	stat_add(&r->st.checkpoints[full && mode == WAL_CKPT_RESTART ?
