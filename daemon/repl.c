@@ -316,7 +316,7 @@ step(struct repl *r, struct lsc_err *err)
 		return rc;
 	if (ship && (rc = repl_ship(r, err)) != LSC_OK)
 		return rc;
-	if (wal_db_pinned(r->db, WAL_CONN_A) && checkpoint_due(r, &mode)) {
+	if (checkpoint_due(r, &mode)) {
 		if ((rc = repl_checkpoint(r, mode, err)) != LSC_OK)
 			return rc;
 		if (ship && (rc = repl_ship(r, err)) != LSC_OK)
