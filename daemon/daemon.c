@@ -147,11 +147,16 @@ daemon_preflight(const struct lsc_config *cfg, struct lsc_err *err)
  * when even that is too low.
  */
 static int
-raise_fd_limit(size_t ndb)
+raise_fd_limit(const struct lsc_config *cfg)
 {
 	struct rlimit rl;
+	size_t ndb = cfg->ndb;
 	unsigned long long need = (unsigned long long)ndb * FDS_PER_DB +
 	    FDS_RESERVED;
+
+	/* Each further replica may hold a connection of its own. */
+	for (size_t i = 0; i < ndb; i++)
+		need += cfg->dbs[i].nreplicas - 1;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return 0;
@@ -292,7 +297,7 @@ cmd_replicate(int argc, char **argv, daemon_restore_fn restore)
 		return 2;
 	}
 	if ((status = daemon_preflight(cfg, &err)) != 0 ||
-	    (status = raise_fd_limit(cfg->ndb)) != 0 ||
+	    (status = raise_fd_limit(cfg)) != 0 ||
 	    (restore_if_missing && (status = restore_step(cfg, restore,
 	    &err)) != 0) ||
 	    (no_lock_wait && (status = deploy_lock_check(cfg, &err)) != 0)) {

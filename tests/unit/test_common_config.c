@@ -1021,6 +1021,8 @@ test_example(void)
 	setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG;example", 1);
 	setenv("AWS_SESSION_TOKEN", "token", 1);
+	setenv("B2_KEY_ID", "b2key", 1);
+	setenv("B2_APP_KEY", "b2secret", 1);
 	tmp = fs_join(tmpdir, "example-all.ini");
 	T_EQ_INT(write_file(tmp, out, 0644), 0);
 	lsc_err_clear(&err);
@@ -1041,6 +1043,11 @@ test_example(void)
 		T_CHECK(cfg->s3.request_timeout_ms >= 0);
 		T_CHECK(cfg->s3.max_retries >= 0);
 		T_CHECK(cfg->ndb >= 2);
+		/* several replicas, one with its own [s3 "NAME"] section */
+		T_EQ_INT(cfg->dbs[0].nreplicas, 3);
+		T_EQ_INT(cfg->ns3_sections, 1);
+		T_CHECK(cfg->dbs[0].nreplicas == 3 &&
+		    cfg->dbs[0].replicas[2].s3 == &cfg->s3_sections[0].s3);
 		/* the documented defaults are the real ones */
 		for (size_t i = 0; i < cfg->ndb; i++) {
 			const struct cfg_db *d = &cfg->dbs[i];
