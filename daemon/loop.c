@@ -108,6 +108,10 @@ struct dbjob {
 	int64_t		 due_ms;	/* INT64_MAX: nothing to do */
 	int64_t		 started_ms;	/* the last step's start */
 	struct notify_db nd;		/* the loop's copy for systemd status */
+	/* The loop's copies of the step's own state, taken when it is not
+	 * on a worker (update_nd may run while it is). */
+	int		 step_synced, step_failing;
+	int64_t		 step_synced_ms;
 	const struct cfg_db *readd;	/* reload changed it: add this after */
 	const struct cfg_s3 *readd_s3;
 	struct shipjob	*ships;		/* one per replica, as r.ships */
@@ -197,6 +201,7 @@ add_job(struct loop *L, const struct cfg_db *db, const struct cfg_s3 *s3)
 	j->due_ms = mono_ms();		/* the first sync: at once */
 	j->nd.path = j->r.path;
 	j->nd.synced_ms = j->due_ms;
+	j->step_synced_ms = j->due_ms;
 	j->ships = xcalloc(j->r.nships, sizeof(*j->ships));
 	for (size_t i = 0; i < j->r.nships; i++) {
 		j->ships[i].item.run = ship_run;
@@ -268,9 +273,9 @@ kick_ships(struct dbjob *j)
 static void
 update_nd(struct dbjob *j)
 {
-	j->nd.synced = j->r.synced;
-	j->nd.failing = j->r.failing;
-	j->nd.synced_ms = j->r.synced_ms;
+	j->nd.synced = j->step_synced;
+	j->nd.failing = j->step_failing;
+	j->nd.synced_ms = j->step_synced_ms;
 	for (size_t i = 0; i < j->r.nships; i++) {
 		const struct shipjob *k = &j->ships[i];
 
@@ -457,6 +462,9 @@ on_done(struct loop *L, struct dbjob *j)
 	}
 	/* Read after the worker is done with it (the pool's lock orders it). */
 	j->nd.waiting = (int)j->r.waiting;
+	j->step_synced = j->r.synced;
+	j->step_failing = j->r.failing;
+	j->step_synced_ms = j->r.synced_ms;
 	note_first_sync(j);
 	kick_ships(j);
 	next = repl_next_timer_ms(&j->r);
