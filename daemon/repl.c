@@ -325,6 +325,14 @@ repl_open(struct repl *r, struct lsc_err *err)
 		return rc;
 	if ((rc = shadow_init(&r->sh, r->path, r->cfg.meta_path, err)) != LSC_OK)
 		goto fail;
+	if (r->nships > 1) {
+		/* The record of the days of one replica (shippos.h) belongs to
+		 * whichever store that was: never to be read for another. */
+		char *legacy = xasprintf("%s/lsc-shipped", r->sh.meta_dir);
+
+		unlink(legacy);
+		free(legacy);
+	}
 	/*
 	 * Pin first, then check continuity against the WAL as we find it: a
 	 * restart after the pin shows up as a changed header (or in the
