@@ -74,10 +74,15 @@ shadow_release(struct shadow *sh)
 }
 
 char *
+shadow_gen_path(const char *meta_dir, const char *gen, uint32_t index)
+{
+	return xasprintf("%s/generations/%s/wal/%08x.wal", meta_dir, gen, index);
+}
+
+char *
 shadow_path(const struct shadow *sh, uint32_t index)
 {
-	return xasprintf("%s/generations/%s/wal/%08x.wal", sh->meta_dir, sh->gen,
-	    index);
+	return shadow_gen_path(sh->meta_dir, sh->gen, index);
 }
 
 int64_t

@@ -128,6 +128,9 @@ int	shadow_sync(struct shadow *sh, struct lsc_err *err);
 
 /* Path of shadow file `index` of the current generation (new string). */
 char	*shadow_path(const struct shadow *sh, uint32_t index);
+/* Path of shadow file `index` of generation `gen` under `meta_dir`, for
+ * readers that keep their own copy of both (new string). */
+char	*shadow_gen_path(const char *meta_dir, const char *gen, uint32_t index);
 /* Size of shadow file `index`: -1 if it does not exist. */
 int64_t	shadow_file_size(const struct shadow *sh, uint32_t index);
 /* Delete shadow files of indexes below `index`. */
