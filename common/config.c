@@ -267,6 +267,7 @@ cfg_db_defaults(struct cfg_db *db)
 	db->retention_ms = CFG_DEFAULT_RETENTION_MS;
 	db->retention_check_interval_ms = CFG_DEFAULT_RETENTION_CHECK_MS;
 	db->retention_grace_ms = CFG_DEFAULT_RETENTION_GRACE_MS;
+	db->max_pending = CFG_DEFAULT_MAX_PENDING;
 	db->checkpoint_interval_ms = CFG_DEFAULT_CHECKPOINT_INTERVAL_MS;
 	db->min_checkpoint_page_count = CFG_DEFAULT_MIN_CHECKPOINT_PAGES;
 	db->max_checkpoint_page_count = CFG_DEFAULT_MAX_CHECKPOINT_PAGES;
@@ -626,6 +627,19 @@ set_db_key(struct parser *p, struct cfg_db *db, const char *key, const char *v,
 	}
 	if (strcmp(key, "max-checkpoint-page-count") == 0)
 		return set_count(p, key, v, &db->max_checkpoint_page_count);
+	if (strcmp(key, "max-pending") == 0) {
+		if (cfg_parse_size(v, &db->max_pending) != 0)
+			return fail(p, "max-pending: bad size '%s' (e.g. 512MiB, 2GiB, "
+			    "0 for no bound)", v);
+		return 1;
+	}
+	if (strcmp(key, "on-pending-full") == 0) {
+		if (strcmp(v, "keep") != 0 && strcmp(v, "release") != 0)
+			return fail(p, "on-pending-full: '%s' is not keep or release",
+			    v);
+		db->pending_release = strcmp(v, "release") == 0;
+		return 1;
+	}
 	rc = set_s3_key(p, &db->s3, key, v, expanded);
 	if (rc >= 0)
 		return rc;

@@ -78,6 +78,10 @@ struct cfg_db {
 	int64_t		 checkpoint_interval_ms;	/* 0: off */
 	int64_t		 min_checkpoint_page_count;
 	int64_t		 max_checkpoint_page_count;	/* 0: no RESTART */
+	/* The local bytes a replica may still need before on-pending-full
+	 * applies (daemon/repl.c prune_and_count); 0: no bound. */
+	uint64_t	 max_pending;
+	int		 pending_release;	/* on-pending-full = release */
 	struct cfg_s3	 s3;		/* overrides of [s3] */
 	/* age encryption: the keys of every `age-recipient` (none: objects
 	 * are plain), and `age-identity-file`, which only what reads
@@ -115,6 +119,7 @@ struct lsc_config {
 /* Longer than a restore of a large database over a slow link, and than any
  * sane clock skew between us and the store (litestream-c.ini). */
 #define CFG_DEFAULT_RETENTION_GRACE_MS		(3600LL * 1000)
+#define CFG_DEFAULT_MAX_PENDING			((uint64_t)1 << 30)
 #define CFG_DEFAULT_CHECKPOINT_INTERVAL_MS	(60LL * 1000)
 #define CFG_DEFAULT_MIN_CHECKPOINT_PAGES	1000
 #define CFG_DEFAULT_MAX_CHECKPOINT_PAGES	10000

@@ -327,9 +327,16 @@ update_nd(struct dbjob *j)
 	j->nd.synced = j->step_synced;
 	j->nd.failing = j->step_failing;
 	j->nd.synced_ms = j->step_synced_ms;
+	j->nd.pending_pct = 0;
 	for (size_t i = 0; i < j->r.nships; i++) {
 		const struct shipjob *k = &j->ships[i];
+		/* An atomic the step writes: safe to read here. */
+		uint64_t pend = atomic_load_explicit(&k->s->st.pending_bytes,
+		    memory_order_relaxed), max = j->r.cfg.max_pending;
+		int pct = max == 0 ? 0 : pend >= max ? 100 : (int)(pend * 100 / max);
 
+		if (pct > j->nd.pending_pct)
+			j->nd.pending_pct = pct;
 		j->nd.synced = j->nd.synced && k->synced;
 		j->nd.failing = j->nd.failing || k->failing;
 		if (k->synced_ms < j->nd.synced_ms)

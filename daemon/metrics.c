@@ -103,7 +103,7 @@ struct snap {
 struct rsnap {
 	const char	*path, *name;	/* the config's; valid under reg_lock */
 	uint64_t	 wal_bytes, wal_frames, segments, snapshots, snapshot_bytes;
-	uint64_t	 sync_errors, pending_bytes;
+	uint64_t	 sync_errors, pending_bytes, let_go;
 	int64_t		 last_sync_ns, pending_since_ns;
 	uint32_t	 index;
 	uint64_t	 offset;
@@ -138,6 +138,7 @@ take_rsnap(struct repl *r, struct shipper *sh, struct rsnap *s)
 	s->snapshot_bytes = LOAD(&st->snapshot_bytes);
 	s->sync_errors = LOAD(&st->sync_errors);
 	s->pending_bytes = LOAD(&st->pending_bytes);
+	s->let_go = LOAD(&st->let_go);
 	s->last_sync_ns = LOAD(&st->last_sync_ns);
 	s->pending_since_ns = LOAD(&st->pending_since_ns);
 	pthread_mutex_lock(&st->lock);
@@ -293,6 +294,19 @@ render_replicas(struct buf *b, const struct rsnap *v, size_t n, int64_t now,
 		    &v[i], err)) != LSC_OK ||
 		    (rc = buf_appendf(b, err, "} %llu\n",
 		    (unsigned long long)v[i].pending_bytes)) != LSC_OK)
+			return rc;
+	}
+
+	if ((rc = head(b, "litestream_c_replica_pending_released", "gauge",
+	    "1 when max-pending was reached and the bytes the replica lacked "
+	    "were let go (on-pending-full = release): a new generation "
+	    "starts when it is back.", err)) != LSC_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = rep_sample(b, "litestream_c_replica_pending_released",
+		    &v[i], err)) != LSC_OK ||
+		    (rc = buf_appendf(b, err, "} %llu\n",
+		    (unsigned long long)v[i].let_go)) != LSC_OK)
 			return rc;
 	}
 

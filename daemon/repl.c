@@ -128,6 +128,50 @@ oldest_held(const struct repl *r)
  * replica whose position in this generation is not known yet (not looked
  * at, or unreachable since the start) keeps everything.
  */
+/*
+ * max-pending and on-pending-full, for one replica that needs `pending`
+ * bytes of the shadow WAL (with mu held; called by the step and by the
+ * replica's shipper when it acknowledges what it shipped).  keep: warn once at 50% and
+ * once at 90% (and say when it is back under a quarter); release: past
+ * the bound, let its bytes go (it no longer holds back the pruning: its
+ * chain is broken, and it asks for a new generation when it is back).
+ */
+void
+repl_bound_pending(struct repl *r, struct shipper *s, uint64_t pending)
+{
+	uint64_t max = r->cfg.max_pending;
+	int pct;
+
+	if (max == 0 || s->let_go)
+		return;
+	pct = pending >= max ? 100 : (int)(pending * 100 / max);
+	s->pend_pct = pct;
+	if (pct >= 50 && s->pend_warned < (pct >= 90 ? 90 : 50)) {
+		s->pend_warned = pct >= 90 ? 90 : 50;
+		log_db(LOG_WARN, r->path, "a replica lags: the shadow WAL holds "
+		    "%d%% of max-pending for it\treplica=%s pending_bytes=%llu "
+		    "max_pending=%llu on_pending_full=%s", s->pend_warned, s->name,
+		    (unsigned long long)pending, (unsigned long long)max,
+		    r->cfg.pending_release ? "release" : "keep");
+	} else if (pct < 25 && s->pend_warned > 0) {
+		s->pend_warned = 0;
+		log_db(LOG_INFO, r->path, "the replica has caught up below a "
+		    "quarter of max-pending\treplica=%s pending_bytes=%llu",
+		    s->name, (unsigned long long)pending);
+	}
+	if (r->cfg.pending_release && pending > max) {
+		s->let_go = 1;
+		atomic_store_explicit(&s->st.let_go, 1, memory_order_relaxed);
+		log_db(LOG_ERROR, r->path, "max-pending reached: letting go of the "
+		    "shadow WAL a replica lacks; its chain is broken here, and a "
+		    "new generation starts when it is back (on-pending-full = "
+		    "release)\treplica=%s pending_bytes=%llu max_pending=%llu",
+		    s->name, (unsigned long long)pending, (unsigned long long)max);
+	}
+}
+
+/* With mu held: refresh each replica's pending bytes, apply the bound,
+ * and prune the shadow WAL below the slowest replica still bounding it. */
 static void
 prune_and_count(struct repl *r)
 {
@@ -138,10 +182,14 @@ prune_and_count(struct repl *r)
 	for (size_t i = 0; i < r->nships; i++) {
 		struct shipper *s = &r->ships[i];
 		int mine = s->acked_known && strcmp(s->acked_gen, r->pub.gen) == 0;
+		uint64_t pending = mine ? repl_bytes_from(r, s->acked_index,
+		    s->acked_offset) : held;
 
-		atomic_store_explicit(&s->st.pending_bytes, mine ?
-		    repl_bytes_from(r, s->acked_index, s->acked_offset) : held,
+		atomic_store_explicit(&s->st.pending_bytes, pending,
 		    memory_order_relaxed);
+		repl_bound_pending(r, s, pending);
+		if (s->let_go)
+			continue;
 		if (!mine)
 			known = 0;
 		else if (s->acked_index < floor)
@@ -268,7 +316,16 @@ new_generation(struct repl *r, const char *reason, struct lsc_err *err)
 	r->proof_gaps = wal_db_gaps(r->db);
 	r->gen_fresh = 1;
 	stat_add(&r->st.generations, 1);
-	/* Index 0 holds at least a header the replicas lack. */
+	/* Index 0 holds at least a header the replicas lack; a replica whose
+	 * bytes were let go (bound_pending) starts over with everyone. */
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < r->nships; i++) {
+		r->ships[i].let_go = 0;
+		r->ships[i].pend_warned = 0;
+		atomic_store_explicit(&r->ships[i].st.let_go, 0,
+		    memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&r->mu);
 	for (size_t i = 0; i < r->nships; i++)
 		shipper_stats_pending(&r->ships[i]);
 	log_db(LOG_INFO, r->path, "new generation\tgeneration=%s reason=\"%s\"",

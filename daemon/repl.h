@@ -200,6 +200,10 @@ int	repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
 	    struct lsc_err *err);				/* checkpoint.c */
 /* Capture under the pins we hold; a restart breaks continuity unless a
  * pin has been held throughout since a complete capture (r->proven). */
+/* max-pending and on-pending-full for replica `s` that needs `pending`
+ * bytes of the shadow WAL; with r->mu held (repl.c). */
+struct shipper;
+void	repl_bound_pending(struct repl *r, struct shipper *s, uint64_t pending);
 int	repl_capture(struct repl *r, int defer_sync, struct lsc_err *err);
 							/* repl.c */
 /* Publish the shadow's state to the shippers (takes mu). */

@@ -159,9 +159,14 @@ ack(struct shipper *s)
 	memcpy(s->acked_gen, s->gen, sizeof(s->acked_gen));
 	s->acked_index = s->pos_index;
 	s->acked_offset = s->pos_offset;
-	if (strcmp(r->pub.gen, s->gen) == 0 && s->pos_known)
-		atomic_store_explicit(&s->st.pending_bytes, repl_bytes_from(r,
-		    s->pos_index, s->pos_offset), memory_order_relaxed);
+	if (strcmp(r->pub.gen, s->gen) == 0 && s->pos_known) {
+		uint64_t pending = repl_bytes_from(r, s->pos_index, s->pos_offset);
+
+		atomic_store_explicit(&s->st.pending_bytes, pending,
+		    memory_order_relaxed);
+		/* Caught up while the database is idle: say so here. */
+		repl_bound_pending(r, s, pending);
+	}
 	pthread_mutex_unlock(&r->mu);
 	shipper_publish(s);
 }

@@ -24,9 +24,9 @@
  *    every WAL byte captured so far, which covers the pin's mark, so the
  *    file holds no page of a frame the replica lacks (ship.c).
  *
- * `pending_bytes` (in the stats) is the hook for a bound on the local
- * copy kept for a lagging replica: the shadow WAL bytes this replica
- * still needs, refreshed by the database's step and by the shipper.
+ * `pending_bytes` (in the stats) is the shadow WAL bytes this replica
+ * still needs, refreshed by the database's step and by the shipper; the
+ * step bounds it by max-pending and on-pending-full (repl.c).
  */
 #ifndef LSC_SHIPPER_H
 #define LSC_SHIPPER_H
@@ -53,6 +53,7 @@ struct shipper_stats {
 	_Atomic uint64_t snapshot_bytes;
 	_Atomic uint64_t sync_errors;		/* failed passes */
 	_Atomic uint64_t pending_bytes;		/* shadow WAL it still needs */
+	_Atomic uint64_t let_go;		/* 1: its bytes were let go */
 	_Atomic int64_t	 last_sync_ns;		/* wall clock; 0: never */
 	/* Wall clock when data this replica lacks was first seen; 0 when it
 	 * holds everything.  now - this is its replication lag. */
@@ -99,6 +100,15 @@ struct shipper {
 	int		 asked_newgen;
 	int		 blocked;	/* waits for the new generation it
 					 * asked for (nothing to do till then) */
+
+	/* Under repl.mu, the bound on what it may hold back (max-pending,
+	 * on-pending-full; repl.c prune_and_count): the share of max-pending
+	 * it needs (percent), the last warning given (0, 50 or 90), and
+	 * whether its bytes were let go (release): then it no longer bounds
+	 * the pruning, and it starts a new generation when it is back. */
+	int		 pend_pct;
+	int		 pend_warned;
+	int		 let_go;
 
 	/* Under repl.mu: the least its store holds (for pruning). */
 	int		 acked_known;
