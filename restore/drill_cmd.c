@@ -77,24 +77,8 @@ static const char drill_usage[] =
 static int		wipe_fd = -1;
 static char		wipe_path[PATH_MAX];
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(drill_usage, stderr);
-	if (fmt != NULL) {
-		fputs("litestream-c: drill: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	return 2;
-}
+/* A usage error: the text, the message, exit status 2. */
+#define usage_error(...)	cli_usage_error(drill_usage, "drill", __VA_ARGS__)
 
 static int
 fail(const struct lsc_err *err)

@@ -55,24 +55,8 @@ static const char restore_usage[] =
 "--index and --timestamp cannot be combined.  An existing output is never\n"
 "overwritten.\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(restore_usage, stderr);
-	if (fmt != NULL) {
-		fputs("litestream-c: restore: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	return 2;
-}
+/* A usage error: the text, the message, exit status 2. */
+#define usage_error(...)	cli_usage_error(restore_usage, "restore", __VA_ARGS__)
 
 static void
 on_signal(int sig)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Resolving DB_PATH or REPLICA_URL (see target.h). */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,4 +191,20 @@ target_log_level(const struct lsc_config *cfg)
 	if (env != NULL && log_set_level_name(env) != 0)
 		return -1;
 	return 0;
+}
+
+int
+cli_usage_error(const char *usage, const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(usage, stderr);
+	if (fmt != NULL) {
+		fprintf(stderr, "litestream-c: %s: ", cmd);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	return 2;
 }

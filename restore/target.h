@@ -64,4 +64,12 @@ int	target_exit_status(int code);
 /* Apply the config's and $LITESTREAM_C_LOG_LEVEL's log level; -1 if bad. */
 int	target_log_level(const struct lsc_config *cfg);
 
+/*
+ * For the commands: print `usage` and, when `fmt` is not NULL, one line
+ * "litestream-c: CMD: message" to stderr.  Returns 2, the exit status of
+ * a usage error.
+ */
+int	cli_usage_error(const char *usage, const char *cmd, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 #endif
