@@ -5,6 +5,7 @@
 #   make run      deps + build + the daemon on a demo database (./demo/)
 #   make test     deps + build + every test (unit, then integration)
 #   make check    the tests again under ASan+UBSan (objects in build/san/)
+#   make fuzz     libFuzzer (clang) on each tests/fuzz target, FUZZ_SECONDS each
 #   make install  PREFIX=/usr/local DESTDIR=: binary, example config, units
 #   make clean
 PREFIX     ?= /usr/local
@@ -37,6 +38,12 @@ BIN        := $(BUILD)/litestream-c
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT       := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOLS      := $(BUILD)/tests/walwriter
+# Fuzz harnesses tests/fuzz/fuzz_<module>_<what>.c; each corpus is
+# replayed by `make test` through a gcc build (replay_<module>_<what>).
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+REPLAY     := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_NAMES))
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 60
 
 all: $(BIN)
 
@@ -56,6 +63,25 @@ $(BUILD)/tests/test_%: $$(call unit_deps,test_$$*)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# A harness links its module's closure, as a unit test does.
+fuzz_deps   = $(sort $(or \
+              $(if $(filter common_%,$(1)),$(COMMON)), \
+              $(if $(filter wal_%,$(1)),$(WAL)), \
+              $(if $(filter s3_%,$(1)),$(S3)), \
+              $(if $(filter replica_%,$(1)),$(REPLICA)), \
+              $(if $(filter restore_%,$(1)),$(RESTORE)), \
+              $(DAEMON)))
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
+    $(BUILD)/tests/fuzz/replay_main.o $$(call fuzz_deps,$$*)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/tests/fuzz/replay_main.o: ALL_CFLAGS += \
+    -DFUZZ_CORPUS_ROOT='"$(CURDIR)/tests/fuzz/corpus"'
+# Kept, or make would delete and rebuild them as intermediates each time.
+.SECONDARY: $(patsubst %,$(BUILD)/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
+# The libFuzzer binaries (make fuzz builds them in $(FUZZ_BUILD)).
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $$(call fuzz_deps,$$*)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/walwriter: $(BUILD)/tests/tools/walwriter.o
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -67,12 +93,20 @@ $(BUILD)/%.o: %.c
 deps:
 	@tests/deps.sh
 
-unit: $(UNIT)
-	@tests/unit/run.sh $(UNIT)
+unit: $(UNIT) $(REPLAY)
+	@tests/unit/run.sh $(UNIT) $(REPLAY)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT) $(TOOLS)
+	@$(MAKE) --no-print-directory all $(UNIT) $(TOOLS) $(REPLAY)
 	@tests/run-all.sh $(BUILD)
+
+# clang with libFuzzer, ASan and UBSan; objects apart in $(FUZZ_BUILD).
+fuzz:
+	@tests/deps.sh fuzz
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    CFLAGS='-g -O1 -fsanitize=fuzzer-no-link' SANITIZE=address,undefined \
+	    $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined test
@@ -97,5 +131,5 @@ install: all
 clean:
 	rm -rf build demo
 
-.PHONY: all deps unit test check run install clean
+.PHONY: all deps unit test check fuzz run install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
