@@ -387,6 +387,10 @@ test_seterr(void)
 	lsc_seterr(&err, LSC_ES3, 400, "bad:\n%s\r\nend\n", "body");
 	T_EQ_STR(err.msg, "bad: body  end ");
 	T_CHECK(strpbrk(err.msg, "\r\n") == NULL);
+	/* other control characters (a terminal escape from a hostile key) */
+	lsc_err_clear(&err);
+	lsc_seterr(&err, LSC_ECORRUPT, 0, "key '%s'", "a\033[2Jb\tc\177d\001");
+	T_EQ_STR(err.msg, "key 'a?[2Jb c?d?'");
 	lsc_err_clear(NULL);
 	/* a long message is cut to LSC_ERRLEN - 1 */
 	{
