@@ -479,7 +479,10 @@ s3_parse_iso8601(const char *s, int64_t *ns)
 	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
 		return -1;
 	t = timegm(&tm);
-	if (t == (time_t)-1)
+	/* Nanoseconds in an int64_t reach 1677..2262 only (a listing may
+	 * say year 4601: refuse it rather than overflow). */
+	if (t == (time_t)-1 || t < INT64_MIN / 1000000000 + 1 ||
+	    t > INT64_MAX / 1000000000 - 1)
 		return -1;
 	*ns = (int64_t)t * 1000000000 + frac;
 	return 0;

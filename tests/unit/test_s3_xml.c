@@ -272,6 +272,10 @@ test_dates(void)
 	T_EQ_INT(s3_parse_iso8601("2024-01-01T00:00:00", &v), -1);
 	T_EQ_INT(s3_parse_iso8601("2024-01-01T00:00:00.Z", &v), -1);
 	T_EQ_INT(s3_parse_iso8601("yesterday", &v), -1);
+	/* Beyond int64_t nanoseconds: refused, not overflowed (UBSan). */
+	T_EQ_INT(s3_parse_iso8601("2261-12-31T23:59:59.999Z", &v), 0);
+	T_EQ_INT(s3_parse_iso8601("4601-01-02T03:04:05.123456789Z", &v), -1);
+	T_EQ_INT(s3_parse_iso8601("0001-01-01T00:00:00Z", &v), -1);
 	T_EQ_INT(s3_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &v), 0);
 	T_EQ_INT(v, 784111777);
 	T_EQ_INT(s3_parse_http_date("06 Nov 1994", &v), -1);
