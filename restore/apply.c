@@ -26,6 +26,7 @@ apply_init(struct db_apply *a, int fd, const char *spool_dir, const char *gen)
 	a->fd = fd;
 	a->spool_dir = spool_dir;
 	a->gen = gen;
+	a->path = "";
 	a->spool_fd = -1;
 }
 
@@ -73,7 +74,8 @@ apply_snapshot_feed(void *ctx, const void *data, size_t len,
 	}
 	if (pwrite_full(a->fd, data, len, (off_t)a->snap_len) != 0)
 		return lsc_seterr(err, LSC_EIO, errno,
-		    "cannot write the restored database: %s", strerror(errno));
+		    "cannot write the restored database '%s': %s", a->path,
+		    strerror(errno));
 	a->snap_len += len;
 	return LSC_OK;
 }
@@ -146,7 +148,8 @@ put_page(struct db_apply *a, const uint8_t *frame, struct lsc_err *err)
 	if (pwrite_full(a->fd, frame + WAL_FRAME_HDR_LEN, a->page_size,
 	    (off_t)(pgno - 1) * a->page_size) != 0)
 		return lsc_seterr(err, LSC_EIO, errno,
-		    "cannot write the restored database: %s", strerror(errno));
+		    "cannot write the restored database '%s': %s", a->path,
+		    strerror(errno));
 	return LSC_OK;
 }
 
@@ -167,14 +170,14 @@ spill(struct db_apply *a, struct lsc_err *err)
 		}
 		if (a->spool_fd < 0)
 			return lsc_seterr(err, LSC_EIO, errno,
-			    "cannot create a temp file in '%s': %s", a->spool_dir,
-			    strerror(errno));
+			    "cannot create a temp file in '%s' for '%s': %s",
+			    a->spool_dir, a->path, strerror(errno));
 	}
 	if (pwrite_full(a->spool_fd, a->pend, a->pend_len,
 	    (off_t)a->spool_len) != 0)
 		return lsc_seterr(err, LSC_EIO, errno,
-		    "cannot write a temp file in '%s': %s", a->spool_dir,
-		    strerror(errno));
+		    "cannot write a temp file in '%s' for '%s': %s",
+		    a->spool_dir, a->path, strerror(errno));
 	a->spool_len += a->pend_len;
 	a->pend_len = 0;
 	return LSC_OK;
@@ -322,8 +325,8 @@ apply_index_end(struct db_apply *a, struct lsc_err *err)
 	if (a->index_commits > 0) {
 		if (ftruncate(a->fd, (off_t)a->commit_pages * a->page_size) != 0)
 			return lsc_seterr(err, LSC_EIO, errno,
-			    "cannot truncate the restored database: %s",
-			    strerror(errno));
+			    "cannot truncate the restored database '%s': %s",
+			    a->path, strerror(errno));
 		a->db_pages = a->commit_pages;
 	}
 	a->indexes++;

@@ -43,6 +43,8 @@ struct db_apply {
 	int		 fd;		/* borrowed: the file being built */
 	const char	*spool_dir;	/* borrowed: where pending may spill */
 	const char	*gen;		/* borrowed: for messages */
+	const char	*path;		/* borrowed: the output, for messages;
+					 * "" until set */
 	volatile sig_atomic_t *stop;	/* may be NULL: set to abort */
 	uint32_t	 page_size;	/* from the snapshot header */
 

@@ -22,6 +22,44 @@
 #include "restore/apply.h"
 #include "restore/restore.h"
 
+/*
+ * An LZ4 frame inflates at most 255-fold: a block's biggest output per
+ * input byte is a match, a 1-byte token, a 2-byte offset and one more
+ * byte per 255 bytes of length.  So an object cannot hold more than 255
+ * times its listed size (plus slack for a tiny frame), and one that does
+ * is not the object that was listed: a bomb, or a frame that lies.
+ */
+#define LZ4_MAX_RATIO	255
+#define LZ4_SLACK	(64 * 1024)
+
+/* The most `listed` stored bytes can decompress to. */
+static uint64_t
+inflate_cap(uint64_t listed)
+{
+	if (listed > (UINT64_MAX - LZ4_SLACK) / LZ4_MAX_RATIO)
+		return UINT64_MAX;
+	return listed * LZ4_MAX_RATIO + LZ4_SLACK;
+}
+
+/* A sink between the LZ4 reader and the apply engine, which notes that
+ * a failure was ours to write (a full disk), not the object's. */
+struct fetch_sink {
+	lsc_sink_fn	 sink;
+	void		*ctx;
+	int		 local;		/* the sink failed */
+};
+
+static int
+through(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	struct fetch_sink *f = ctx;
+	int rc = f->sink(f->ctx, data, len, err);
+
+	if (rc != LSC_OK)
+		f->local = 1;
+	return rc;
+}
+
 static int
 lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 {
@@ -29,25 +67,35 @@ lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 }
 
 /*
- * Stream object `key` through the LZ4 reader into `sink`.  Errors name the
- * object: messages that do not already mention it get it as a prefix.
+ * Stream object `key` through the LZ4 reader into `sink`, refusing it
+ * once it inflates past `cap` bytes (`why` says where the cap comes
+ * from).  Errors name the object: messages that do not already mention
+ * it get it as a prefix, except a failure to write the output, which
+ * names the output instead.
  */
 static int
-fetch(struct replica *r, const char *key, lsc_sink_fn sink, void *ctx,
-    struct lsc_err *err)
+fetch(struct replica *r, const char *key, uint64_t cap, const char *why,
+    lsc_sink_fn sink, void *ctx, struct lsc_err *err)
 {
 	struct lsc_err e = { 0 };
+	struct fetch_sink f = { sink, ctx, 0 };
 	struct lz4r *z;
 	int rc;
 
-	if ((z = lz4r_new(sink, ctx, UINT64_MAX, &e)) == NULL)
+	if ((z = lz4r_new(through, &f, cap, &e)) == NULL)
 		rc = e.code ? (int)e.code : LSC_EIO;
 	else if ((rc = replica_get(r, key, lz4_sink, z, &e)) == LSC_OK)
 		rc = lz4r_finish(z, &e);
+	if (rc != LSC_OK && z != NULL && lz4r_over_cap(z)) {
+		lz4r_free(z);
+		return lsc_seterr(err, LSC_ECORRUPT, 0, "refusing object '%s': it "
+		    "inflates past %llu bytes, more than %s", key,
+		    (unsigned long long)cap, why);
+	}
 	lz4r_free(z);
 	if (rc == LSC_OK)
 		return LSC_OK;
-	if (strstr(e.msg, key) != NULL)
+	if (f.local || strstr(e.msg, key) != NULL)
 		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
 	if (rc == LSC_ECORRUPT)
 		return lsc_seterr(err, rc, e.sys, "corrupt object '%s': %s", key,
@@ -102,11 +150,11 @@ restore_check_integrity(const char *path, struct lsc_err *err)
 			rc = LSC_OK;
 		else
 			rc = lsc_seterr(err, LSC_ECORRUPT, 0,
-			    "the restored database fails integrity_check: %s",
-			    res ? res : "(null)");
+			    "the restored database '%s' fails integrity_check: %s",
+			    path, res ? res : "(null)");
 	} else {
 		rc = lsc_seterr(err, LSC_ESQLITE, src,
-		    "cannot check the restored database: %s",
+		    "cannot check the restored database '%s': %s", path,
 		    db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
 	}
 	sqlite3_finalize(st);
@@ -155,14 +203,42 @@ fail:
 	    from, to, strerror(errno));
 }
 
+/*
+ * The most segment `s` (in generation `g`) may inflate to, and why: a
+ * segment that the next one of its index follows must end exactly where
+ * that one starts (the chain allows nothing more); the last one of its
+ * index may hold what its listed size can.
+ */
+static uint64_t
+segment_cap(const struct cat_gen *g, const struct cat_obj *s, char *why,
+    size_t n)
+{
+	uint64_t cap = inflate_cap(s->size);
+
+	for (const struct cat_obj *x = s + 1; x < g->segs + g->nseg &&
+	    x->index == s->index; x++) {
+		if (x->offset > s->offset) {
+			snprintf(why, n, "the %llu bytes before the next segment "
+			    "'%s'", (unsigned long long)(x->offset - s->offset),
+			    x->key);
+			return x->offset - s->offset;
+		}
+	}
+	snprintf(why, n, "255 times its listed size of %llu bytes",
+	    (unsigned long long)s->size);
+	return cap;
+}
+
 static int
 apply_segments(struct replica *r, const struct restore_plan *p,
     struct db_apply *a, struct lsc_err *err)
 {
+	char why[LSC_ERRLEN];
 	int rc = LSC_OK;
 
 	for (size_t i = 0; rc == LSC_OK && i < p->nseg; i++) {
 		const struct cat_obj *s = p->segs[i];
+		uint64_t cap;
 
 		if (i == 0 || s->index != p->segs[i - 1]->index) {
 			if (i > 0 && (rc = apply_index_end(a, err)) != LSC_OK)
@@ -170,8 +246,9 @@ apply_segments(struct replica *r, const struct restore_plan *p,
 			apply_index_begin(a, s->index);
 		}
 		log_debug("applying WAL segment\tkey=%s", s->key);
+		cap = segment_cap(p->gen, s, why, sizeof(why));
 		if ((rc = apply_segment_begin(a, s->key, s->offset, err)) == LSC_OK)
-			rc = fetch(r, s->key, apply_wal_feed, a, err);
+			rc = fetch(r, s->key, cap, why, apply_wal_feed, a, err);
 	}
 	if (rc == LSC_OK && p->nseg > 0)
 		rc = apply_index_end(a, err);
@@ -187,10 +264,12 @@ restore_build(struct replica *r, const struct restore_plan *p,
 	char *tmp = xasprintf("%s.lsc-tmp-%d", output, (int)getpid());
 	struct lsc_err dirr = { 0 };
 	struct db_apply a;
+	char why[LSC_ERRLEN];
 	int fd = -1, rc;
 
 	apply_init(&a, -1, dir, p->gen->id);
 	a.stop = stop;
+	a.path = output;
 	if ((rc = fs_mkdir_p(dir, 0755, err)) != LSC_OK)
 		goto out;
 	remove_sidecars(tmp);
@@ -204,7 +283,10 @@ restore_build(struct replica *r, const struct restore_plan *p,
 	log_info("restoring\tgeneration=%s snapshot=%s segments=%zu", p->gen->id,
 	    p->snap->key, p->nseg);
 	apply_snapshot_begin(&a, p->snap->key);
-	if ((rc = fetch(r, p->snap->key, apply_snapshot_feed, &a, err)) != LSC_OK ||
+	snprintf(why, sizeof(why), "255 times its listed size of %llu bytes",
+	    (unsigned long long)p->snap->size);
+	if ((rc = fetch(r, p->snap->key, inflate_cap(p->snap->size), why,
+	    apply_snapshot_feed, &a, err)) != LSC_OK ||
 	    (rc = apply_snapshot_end(&a, err)) != LSC_OK ||
 	    (rc = apply_segments(r, p, &a, err)) != LSC_OK)
 		goto out;
