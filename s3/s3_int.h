@@ -104,8 +104,9 @@ struct s3_list_page {
 
 /*
  * Parse a ListBucketResult (v2): fn is called for each <Contents> with its
- * key decoded when the reply says EncodingType url.  LSC_ECORRUPT on XML
- * that is not a ListBucketResult, or an error from fn.
+ * key decoded when the reply says EncodingType url (a key that does not
+ * decode, e.g. with %00, is passed as listed, still encoded).  LSC_ECORRUPT
+ * on XML that is not a ListBucketResult, an empty key, or an error from fn.
  */
 int	s3_xml_list(const char *body, size_t len, s3_list_fn fn, void *ctx,
 	    struct s3_list_page *page, struct lsc_err *err);
