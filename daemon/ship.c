@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -204,10 +205,77 @@ feed_lz4(void *ctx, const void *data, size_t len, struct lsc_err *err)
 	return lz4r_feed(((struct lz4_into *)ctx)->r, data, len, err);
 }
 
+/* The replica holds `key`, which we cannot have written: say so, and let
+ * the caller start a new generation (LSC_ECORRUPT: continuity lost). */
+static int
+not_ours(struct repl *r, const char *key, const char *why,
+    struct lsc_err *err)
+{
+	log_db(LOG_WARN, r->path, "the replica's last segment of this "
+	    "generation is not ours\tkey=%s reason=\"%s\"", key, why);
+	return lsc_seterr(err, LSC_ECORRUPT, 0, "replica segment '%s' is not "
+	    "ours: %s", key, why);
+}
+
+/*
+ * The end of segment `key` at (index, offset) of our generation: its
+ * length, downloaded and decompressed.  We shipped it from our shadow
+ * file of that index, so it cannot hold more than that file from
+ * `offset` on: the download is capped there, so that a foreign object in
+ * the bucket (an LZ4 bomb, a segment we never wrote, a key with a huge
+ * offset) costs at most that much work and is refused, naming it.
+ */
+static int
+segment_end(struct repl *r, const char *key, uint32_t index, uint64_t offset,
+    uint64_t *end, struct lsc_err *err)
+{
+	struct count_sink c = { 0 };
+	struct lsc_err e = { 0 };
+	struct lz4_into in;
+	int64_t have = index == r->sh.index ? (int64_t)r->sh.size :
+	    index < r->sh.index ? shadow_file_size(&r->sh, index) : -1;
+	char why[LSC_ERRLEN];
+	int rc;
+
+	if (have < 0) {
+		snprintf(why, sizeof(why), "we hold no shadow WAL of index %08x "
+		    "(ours is at %08x)", index, r->sh.index);
+		return not_ours(r, key, why, err);
+	}
+	if (offset >= (uint64_t)have) {
+		/* Ours are never empty, so one at the end is not ours either. */
+		snprintf(why, sizeof(why), "it starts at offset %llu, and our "
+		    "shadow WAL of that index holds %lld bytes",
+		    (unsigned long long)offset, (long long)have);
+		return not_ours(r, key, why, err);
+	}
+	in.r = lz4r_new(count_sink, &c, (uint64_t)have - offset, &e);
+	rc = in.r == NULL ? LSC_EIO :
+	    replica_get(r->replica, key, feed_lz4, &in, &e);
+	if (rc == LSC_OK)
+		rc = lz4r_finish(in.r, &e);
+	if (rc != LSC_OK && in.r != NULL && lz4r_over_cap(in.r)) {
+		lz4r_free(in.r);
+		snprintf(why, sizeof(why), "it inflates past the %llu bytes our "
+		    "shadow WAL holds from its offset on",
+		    (unsigned long long)((uint64_t)have - offset));
+		return not_ours(r, key, why, err);
+	}
+	lz4r_free(in.r);
+	if (rc == LSC_ECORRUPT)
+		return lsc_seterr(err, rc, e.sys, "corrupt replica segment '%s': "
+		    "%s", key, e.msg);
+	if (rc != LSC_OK)
+		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
+	*end = offset + c.n;
+	return LSC_OK;
+}
+
 /*
  * Learn what the replica holds of our generation (at start-up or after a
  * failed upload): whether it has a snapshot, and the end of its last
- * segment (downloaded and decompressed to learn its length).
+ * segment.  LSC_ECORRUPT when that segment cannot be ours (see
+ * segment_end): the caller then starts a new generation, once.
  */
 int
 repl_find_position(struct repl *r, struct lsc_err *err)
@@ -216,6 +284,7 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 	char prefix[LAYOUT_KEY_MAX];
 	const struct replica_obj *last = NULL;
 	struct layout_key lk, best = { 0 };
+	uint64_t end = 0;
 	int rc;
 
 	layout_gen_prefix(r->sh.gen, prefix, sizeof(prefix));
@@ -244,21 +313,13 @@ repl_find_position(struct repl *r, struct lsc_err *err)
 		r->pos_index = idx;
 		r->pos_offset = 0;
 	} else {
-		struct count_sink c = { 0 };
-		struct lz4_into in;
-
-		in.r = lz4r_new(count_sink, &c, (uint64_t)1 << 33, err);
-		rc = in.r == NULL ? LSC_EIO :
-		    replica_get(r->replica, last->key, feed_lz4, &in, err);
-		if (rc == LSC_OK)
-			rc = lz4r_finish(in.r, err);
-		lz4r_free(in.r);
+		rc = segment_end(r, last->key, best.index, best.offset, &end, err);
 		if (rc != LSC_OK) {
 			replica_list_free(&l);
 			return rc;
 		}
 		r->pos_index = best.index;
-		r->pos_offset = best.offset + c.n;
+		r->pos_offset = end;
 	}
 	replica_list_free(&l);
 	r->pos_known = 1;
