@@ -8,7 +8,9 @@
  *  - mode even: the data is a frame.  It is fed in chunks; on success
  *    the output is no larger than the cap, a frame was finished, and the
  *    output equals liblz4's own one-shot decoding of the same bytes
- *    (a differential check); on failure the message is one line.
+ *    (a differential check); on failure the message is one line; the
+ *    sink never gets more than the cap, and lz4r_over_cap says when the
+ *    cap was what failed.
  *  - mode odd: the data is compressed with lz4_compress_buf and read back
  *    with a cap of exactly its length (must succeed and give the same
  *    bytes) and one byte less (must fail once there is a byte).
@@ -65,13 +67,20 @@ read_frame(const uint8_t *d, size_t n, uint64_t cap, size_t chunk,
 		rc = lz4r_finish(r, e);
 	if (rc == LSC_OK && lz4r_total_out(r) != o->len)
 		abort();
+	/* Output stops at the cap, and a cap refusal says so. */
+	if (lz4r_total_out(r) > cap ||
+	    (lz4r_over_cap(r) && (rc != LSC_ECORRUPT || o->len > cap)))
+		abort();
 	lz4r_free(r);
 	return rc;
 }
 
-/* liblz4's one-shot decoding: 0 and *o filled, or -1. */
+/*
+ * liblz4's one-shot decoding into room for `room` bytes (one more than
+ * the output it should give, so that more shows): 0 and *o filled, or -1.
+ */
 static int
-reference(const uint8_t *d, size_t n, struct out *o)
+reference(const uint8_t *d, size_t n, size_t room, struct out *o)
 {
 	LZ4F_dctx *dc;
 	size_t in = n, got = 0, hint = 1;
@@ -79,10 +88,10 @@ reference(const uint8_t *d, size_t n, struct out *o)
 
 	if (LZ4F_isError(LZ4F_createDecompressionContext(&dc, LZ4F_VERSION)))
 		abort();
-	o->p = malloc(MAX_OUT + 1);
+	o->p = malloc(room);
 	o->len = 0;
 	while (hint != 0) {
-		size_t out_n = MAX_OUT - got, in_n = in;
+		size_t out_n = room - got, in_n = in;
 
 		hint = LZ4F_decompress(dc, o->p + got, &out_n, d, &in_n, NULL);
 		if (LZ4F_isError(hint))
@@ -131,7 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (o.len > cap)
 				abort();
 			/* The same bytes liblz4 gives in one go. */
-			if (reference(d, n, &ref) != 0 || ref.len != o.len ||
+			if (reference(d, n, o.len + 1, &ref) != 0 || ref.len != o.len ||
 			    (o.len > 0 && memcmp(ref.p, o.p, o.len) != 0))
 				abort();
 			/* A frame we accept carries a content checksum. */
