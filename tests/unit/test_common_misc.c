@@ -408,6 +408,23 @@ test_seterr(void)
 	T_EQ_STR(lsc_code_name((enum lsc_code)999), "unknown");
 }
 
+/* xstrndup is strndup(3): at most n bytes, never past the NUL. */
+static void
+test_xstrndup(void)
+{
+	char *p;
+
+	p = xstrndup("abcdef", 3);
+	T_EQ_STR(p, "abc");
+	free(p);
+	p = xstrndup("ab", 200);	/* read past "ab\0" before the fix */
+	T_EQ_STR(p, "ab");
+	free(p);
+	p = xstrndup("", 0);
+	T_EQ_STR(p, "");
+	free(p);
+}
+
 int
 main(void)
 {
@@ -420,6 +437,7 @@ main(void)
 	test_paths();
 	test_rfc3339();
 	test_seterr();
+	test_xstrndup();
 	fs_remove_tree(tmpdir, NULL);
 	return t_done();
 }
