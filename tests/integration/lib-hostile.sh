@@ -74,3 +74,11 @@ one_error_line() {
 	    { cat "$1"; fail "$3: error does not match '$2'"; }
 	echo "ok $3: $_line"
 }
+
+# only_our_keys FILE WHAT: every "key" of a --json listing in FILE is one
+# of ours, exactly (no foreign key is ever listed).
+only_our_keys() {
+	_bad=$(grep -o '"key":"[^"]*"' "$1" | grep -v -E \
+	    '^"key":"generations/[0-9a-f]{16}/(snapshots/[0-9a-f]{8}\.snapshot\.lz4|wal/[0-9a-f]{8}_[0-9a-f]{8,16}\.wal\.lz4)"$')
+	[ -z "$_bad" ] || fail "$2 lists a foreign key: $(printf '%s\n' "$_bad" | head -n 2)"
+}

@@ -106,11 +106,10 @@ for cmd in generations snapshots wal; do
 	run_cmd "$cmd listing" "$LSC" "$cmd" --json "file://$T/bad"
 	[ "$RC" = 0 ] || { cat "$T/err"; fail "$cmd: exit $RC"; }
 	[ "$(grep -c 'level=warn.*count=9 ' "$T/err")" = 1 ] || { cat "$T/err"; fail "$cmd: want one warning"; }
-	grep -q -e 'ffffffff' -e '000000009' -e '0000000g' -e 'aaaa' "$T/stdout" &&
-	    fail "$cmd lists a foreign key: $(grep -e ffffffff -e 000000009 "$T/stdout" | head -n 2)"
+	only_our_keys "$T/stdout" "$cmd"
 	within_bounds "$cmd listing" 131072 60
 done
-[ "$(grep -c '"generation"' "$T/stdout")" -gt 0 ] || fail "wal listing is empty"
+[ "$(grep -c '"key"' "$T/stdout")" -gt 5 ] || fail "wal listing is empty"
 "$LSC" generations "file://$T/bad" 2>/dev/null > "$T/gens.txt"
 [ "$(wc -l < "$T/gens.txt")" = 3002 ] || fail "want 3001 generations and a header, got $(wc -l < "$T/gens.txt") lines"
 
