@@ -154,6 +154,7 @@ build_structured(struct restore_in *in, struct cursor *c, int be, uint32_t ps)
 	struct index_in *x = &in->idx[0];
 	uint32_t salt = next(c), next_ps = ps;
 
+	memset(&g, 0, sizeof(g));
 	in->nidx = 1;
 	gen_header(&g, x, be, ps, salt);
 	while (c->n > 0) {

@@ -160,7 +160,7 @@ def main():
           bytes([3, 0, 40]) + ops[8:])
     # Raw: the real WAL (512-byte pages) as index 0, split in two segments.
     cut = 32 + 536
-    write("restore_apply", "raw-real", bytes([0x08 | 0x20, 0]) +
+    write("restore_apply", "raw-real", bytes([0x08 | 0x20]) +
           wal[:cut] + b"\xfe\xfd" + wal[cut:])
 
     # restore_plan: options, then objects (gen|kind, index, offset, time).
