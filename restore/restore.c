@@ -206,8 +206,8 @@ fail:
 /*
  * The most segment `s` (in generation `g`) may inflate to, and why: a
  * segment that the next one of its index follows must end exactly where
- * that one starts (the chain allows nothing more); the last one of its
- * index may hold what its listed size can.
+ * that one starts (the chain allows nothing more), and no segment holds
+ * more than its listed size can.
  */
 static uint64_t
 segment_cap(const struct cat_gen *g, const struct cat_obj *s, char *why,
@@ -218,6 +218,8 @@ segment_cap(const struct cat_gen *g, const struct cat_obj *s, char *why,
 	for (const struct cat_obj *x = s + 1; x < g->segs + g->nseg &&
 	    x->index == s->index; x++) {
 		if (x->offset > s->offset) {
+			if (x->offset - s->offset > cap)
+				break;
 			snprintf(why, n, "the %llu bytes before the next segment "
 			    "'%s'", (unsigned long long)(x->offset - s->offset),
 			    x->key);
