@@ -18,7 +18,7 @@
  * which is the reference's); its snapshot is the reference's; its
  * segments are the reference's, in order; gaps, duplicate positions and
  * segments that do not start their index at offset 0 are refused; and a
- * hostile key is never in the catalog.
+ * hostile key is never in the catalog, but counted as foreign.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -86,6 +86,12 @@ hostile_key(int g, uint8_t which)
 		big[2048] = '\0';
 		return big;
 	}
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp(((const struct obj *)a)->key, ((const struct obj *)b)->key);
 }
 
 static int
@@ -237,17 +243,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		replica_list_add(&l, o->key, 100, o->mtime);
 		n++;
 	}
-	/* As replica_list hands it over: sorted, each key once. */
+	/* As replica_list hands it over: sorted, each key once (and the
+	 * reference's objects likewise, sorted by key too). */
 	replica_list_sort(&l);
+	replica_list_dedup(&l);
+	qsort(objs, n, sizeof(*objs), cmp_key);
 	{
 		size_t keep = 0;
 
 		for (size_t i = 0; i < n; i++) {
-			int dup = 0;
-
-			for (size_t j = 0; j < keep && !dup; j++)
-				dup = strcmp(objs[j].key, objs[i].key) == 0;
-			if (dup) {
+			if (keep > 0 && strcmp(objs[keep - 1].key, objs[i].key) == 0) {
 				free(objs[i].key);
 				continue;
 			}
@@ -255,35 +260,41 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		n = keep;
 	}
-	replica_list_dedup(&l);
 	if (l.n != n)
 		abort();
 
 	catalog_build(&l, &cat);
-	for (size_t i = 0; i < cat.ngen; i++) {
-		const struct cat_gen *cg = &cat.gens[i];
-		char prefix[64];
+	{
+		/* Every object of ours is in the catalog under its generation,
+		 * and nothing else is: hostile keys never reach it. */
+		size_t ours = 0, in_cat = 0, foreign = 0;
 
-		snprintf(prefix, sizeof(prefix), "generations/%s/", cg->id);
-		for (size_t k = 0; k < cg->nsnap; k++)
-			if (strncmp(cg->snaps[k].key, prefix, strlen(prefix)) != 0)
-				abort();
-		for (size_t k = 0; k < cg->nseg; k++)
-			if (strncmp(cg->segs[k].key, prefix, strlen(prefix)) != 0)
-				abort();
-	}
-	for (size_t i = 0; i < n; i++) {
-		/* Hostile keys never reach the catalog. */
-		if (objs[i].gen >= 0)
-			continue;
-		for (size_t k = 0; k < cat.ngen; k++) {
-			for (size_t j = 0; j < cat.gens[k].nsnap; j++)
-				if (strcmp(cat.gens[k].snaps[j].key, objs[i].key) == 0)
-					abort();
-			for (size_t j = 0; j < cat.gens[k].nseg; j++)
-				if (strcmp(cat.gens[k].segs[j].key, objs[i].key) == 0)
-					abort();
+		for (size_t i = 0; i < n; i++) {
+			if (objs[i].gen >= 0)
+				ours++;
+			else
+				foreign++;
 		}
+		for (size_t i = 0; i < cat.ngen; i++) {
+			const struct cat_gen *cg = &cat.gens[i];
+			char prefix[64];
+
+			snprintf(prefix, sizeof(prefix), "generations/%s/", cg->id);
+			for (size_t k = 0; k < cg->nsnap + cg->nseg; k++) {
+				const struct cat_obj *co = k < cg->nsnap ?
+				    &cg->snaps[k] : &cg->segs[k - cg->nsnap];
+				struct layout_key lk;
+
+				if (strncmp(co->key, prefix, strlen(prefix)) != 0 ||
+				    layout_parse(co->key, &lk) != 0 ||
+				    lk.index != co->index)
+					abort();
+				in_cat++;
+			}
+		}
+		if (in_cat != ours || cat.nforeign != foreign ||
+		    (foreign > 0) != (cat.foreign != NULL))
+			abort();
 	}
 
 	want = reference(objs, n, &po, &g, &snap, seq, &nseq);
