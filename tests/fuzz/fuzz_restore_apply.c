@@ -414,9 +414,10 @@ e_run(struct db_apply *a, const struct restore_in *in, struct lsc_err *e)
 
 			if (to < from)
 				to = from;	/* cuts may go back: keep order */
+			/* An empty index has no bytes at all (s.p is NULL). */
 			if ((rc = apply_segment_begin(a, keys[k], from, e)) !=
-			    LSC_OK || (rc = feed(a, apply_wal_feed, x->s.p + from,
-			    to - from, in->chunk, e)) != LSC_OK)
+			    LSC_OK || (to > from && (rc = feed(a, apply_wal_feed,
+			    x->s.p + from, to - from, in->chunk, e)) != LSC_OK))
 				return rc;
 			from = to;
 		}
