@@ -45,6 +45,7 @@
 struct bytes {
 	uint8_t	*p;
 	size_t	 len;
+	size_t	 cap;
 };
 
 struct index_in {
@@ -65,7 +66,13 @@ put(struct bytes *b, const void *p, size_t n)
 {
 	if (b->len + n > MAX_STREAM)
 		return;
-	b->p = realloc(b->p, b->len + n + 1);
+	/* Doubling: a realloc per frame made each run quadratic. */
+	if (b->len + n + 1 > b->cap) {
+		b->cap = b->cap ? b->cap : 4096;
+		while (b->len + n + 1 > b->cap)
+			b->cap *= 2;
+		b->p = realloc(b->p, b->cap);
+	}
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
@@ -190,8 +197,8 @@ build_structured(struct restore_in *in, struct cursor *c, int be, uint32_t ps)
 			break;
 		case 6: {
 			/* A torn frame: only part of it arrives. */
-			struct bytes tmp = { NULL, 0 };
-			struct index_in t = { { NULL, 0 }, { 0 }, 0 };
+			struct bytes tmp = { NULL, 0, 0 };
+			struct index_in t = { { NULL, 0, 0 }, { 0 }, 0 };
 			size_t keep;
 
 			gen_frame(&g, &t, 1 + next(c) % 12, 0, next(c));
