@@ -42,6 +42,7 @@ struct lz4r {
 	unsigned char	 head[HEAD_LEN];	/* magic + FLG, held back */
 	size_t		 head_len;	/* bytes of `head` collected so far */
 	int		 done;		/* the frame ended (checksum verified) */
+	int		 over;		/* refused output beyond max_out */
 };
 
 static const LZ4F_preferences_t prefs = {
@@ -215,10 +216,12 @@ decode(struct lz4r *r, const unsigned char *p, size_t len, struct lsc_err *err)
 		p += in_n;
 		len -= in_n;
 		if (out_n > 0) {
-			if (out_n > r->max_out - r->total_out)
+			if (out_n > r->max_out - r->total_out) {
+				r->over = 1;
 				return lsc_seterr(err, LSC_ECORRUPT, 0,
 				    "LZ4 frame decompresses past the %llu-byte limit",
 				    (unsigned long long)r->max_out);
+			}
 			r->total_out += out_n;
 			if ((rc = r->sink(r->ctx, r->out, out_n, err)) != LSC_OK)
 				return rc;
@@ -266,6 +269,12 @@ uint64_t
 lz4r_total_out(const struct lz4r *r)
 {
 	return r->total_out;
+}
+
+int
+lz4r_over_cap(const struct lz4r *r)
+{
+	return r->over;
 }
 
 void

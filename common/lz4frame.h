@@ -46,6 +46,8 @@ int	lz4r_feed(struct lz4r *r, const void *data, size_t len,
 /* LSC_ECORRUPT unless exactly one whole, verified frame was fed. */
 int	lz4r_finish(struct lz4r *r, struct lsc_err *err);
 uint64_t lz4r_total_out(const struct lz4r *r);
+/* 1 if the reader failed because the frame inflates past `max_out`. */
+int	lz4r_over_cap(const struct lz4r *r);
 void	lz4r_free(struct lz4r *r);
 
 /* Compress a whole buffer into a new one (for small objects and tests). */

@@ -16,6 +16,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -390,11 +392,27 @@ ship_find_position(struct shipper *s, struct lsc_err *err)
 		    held_size(s, &p, best.index);
 		uint64_t end = 0;
 
-		if (held >= 0 && (uint64_t)held < best.offset) {
+		/* Ours are never empty, nor past what we hold: such a key is
+		 * foreign (or a huge offset that would wrap the position). */
+		if (best.index > p.index ||
+		    (held >= 0 && (uint64_t)held <= best.offset)) {
+			char why[160];
+
+			if (held < 0)
+				snprintf(why, sizeof(why), "we hold no shadow WAL "
+				    "of index %08x (ours is at %08x)", best.index,
+				    p.index);
+			else
+				snprintf(why, sizeof(why), "it starts at offset "
+				    "%" PRIu64 ", and our shadow WAL of that index "
+				    "holds %" PRId64 " bytes", best.offset, held);
+			log_db(LOG_WARN, s->r->path, "the replica's last segment of "
+			    "this generation is not ours\treplica=%s key=%s "
+			    "reason=\"%s\"", s->name, last->key, why);
+			rc = lsc_seterr(err, LSC_ECORRUPT, 0, "replica segment "
+			    "'%s' is not ours: %s", last->key, why);
 			replica_list_free(&l);
-			return lsc_seterr(err, LSC_ECORRUPT, 0, "the replica has "
-			    "index %08x past offset %llu, beyond our shadow WAL",
-			    best.index, (unsigned long long)held);
+			return rc;
 		}
 		rc = shippos_segment_end(s, last->key, best.index, best.offset,
 		    last->size, held >= 0 ? (uint64_t)held - best.offset :

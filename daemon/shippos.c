@@ -294,6 +294,17 @@ read_end(struct shipper *s, const char *key, uint64_t cap, uint64_t *n,
 		rc = lz4r_finish(rd.lz, err);
 	if (rc == LSC_OK)
 		*n = rd.n;
+	else if (lz4r_over_cap(rd.lz)) {
+		/* We shipped it from our shadow WAL: it cannot hold more.  A
+		 * bomb, or a segment someone else wrote; read no further. */
+		lsc_err_clear(err);
+		log_db(LOG_WARN, s->r->path, "the replica's last segment of this "
+		    "generation is not ours\treplica=%s key=%s reason=\"it "
+		    "inflates past the %" PRIu64 " bytes our shadow WAL holds "
+		    "from its offset on\"", s->name, key, cap);
+		rc = lsc_seterr(err, LSC_ECORRUPT, 0, "replica segment '%s' is not "
+		    "ours: it inflates past %" PRIu64 " bytes", key, cap);
+	}
 	ager_free(rd.ar);
 	lz4r_free(rd.lz);
 	age_identities_release(&rd.ids);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Replica objects, LZ4 or age(LZ4): see objread.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,40 @@
 
 #define MODE_PLAIN	1
 #define MODE_AGE	2
+
+#define LZ4_MAX_RATIO	255
+#define LZ4_SLACK	(64 * 1024)	/* a tiny frame's headers and one block */
+
+uint64_t
+objread_inflate_cap(uint64_t listed)
+{
+	if (listed > (UINT64_MAX - LZ4_SLACK) / LZ4_MAX_RATIO)
+		return UINT64_MAX;
+	return listed * LZ4_MAX_RATIO + LZ4_SLACK;
+}
+
+uint64_t
+objread_segment_cap(const struct cat_obj *s, const struct cat_obj *end,
+    char *why, size_t n)
+{
+	uint64_t cap = objread_inflate_cap(s->size);
+
+	for (const struct cat_obj *x = s + 1; x < end && x->index == s->index;
+	    x++) {
+		if (x->offset > s->offset) {
+			/* Only when the listed size allows that much. */
+			if (x->offset - s->offset > cap)
+				break;
+			snprintf(why, n, "the %llu bytes before the next segment "
+			    "'%s'", (unsigned long long)(x->offset - s->offset),
+			    x->key);
+			return x->offset - s->offset;
+		}
+	}
+	snprintf(why, n, "255 times its listed size of %llu bytes",
+	    (unsigned long long)s->size);
+	return cap;
+}
 
 void
 objread_init(struct objread *o, const char *identity_file)
@@ -32,7 +67,23 @@ struct one {
 	struct lz4r	*lz;
 	struct ager	*ar;
 	int		 mode;		/* 0 until the first byte */
+	lsc_sink_fn	 sink;		/* the caller's */
+	void		*ctx;
+	int		 local;		/* the caller's sink failed */
 };
+
+/* Between the LZ4 reader and the caller: notes that a failure was the
+ * caller's to write (a full disk), not the object's. */
+static int
+through(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	struct one *x = ctx;
+	int rc = x->sink(x->ctx, data, len, err);
+
+	if (rc != LSC_OK)
+		x->local = 1;
+	return rc;
+}
 
 static int
 lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
@@ -97,13 +148,14 @@ obj_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 
 int
 objread_fetch(struct objread *o, struct replica *r, const char *key,
-    lsc_sink_fn sink, void *ctx, struct lsc_err *err)
+    uint64_t cap, const char *why, lsc_sink_fn sink, void *ctx,
+    struct lsc_err *err)
 {
-	struct one x = { .o = o, .key = key };
+	struct one x = { .o = o, .key = key, .sink = sink, .ctx = ctx };
 	struct lsc_err e = { 0 };
 	int rc;
 
-	if ((x.lz = lz4r_new(sink, ctx, UINT64_MAX, &e)) == NULL)
+	if ((x.lz = lz4r_new(through, &x, cap, &e)) == NULL)
 		rc = e.code ? (int)e.code : LSC_EIO;
 	else if ((rc = replica_get(r, key, obj_sink, &x, &e)) == LSC_OK) {
 		if (x.ar != NULL)
@@ -112,11 +164,17 @@ objread_fetch(struct objread *o, struct replica *r, const char *key,
 			rc = lz4r_finish(x.lz, &e);
 	}
 	ager_free(x.ar);
+	if (rc != LSC_OK && x.lz != NULL && lz4r_over_cap(x.lz)) {
+		lz4r_free(x.lz);
+		return lsc_seterr(err, LSC_ECORRUPT, 0, "refusing object '%s': it "
+		    "inflates past %llu bytes, more than %s", key,
+		    (unsigned long long)cap, why);
+	}
 	lz4r_free(x.lz);
 	if (rc == LSC_OK)
 		return LSC_OK;
-	/* Name the object, once. */
-	if (strstr(e.msg, key) != NULL)
+	/* Name the object, once; the output's own failure names the output. */
+	if (x.local || strstr(e.msg, key) != NULL)
 		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
 	if (rc == LSC_ECORRUPT)
 		return lsc_seterr(err, rc, e.sys, "corrupt object '%s': %s", key,

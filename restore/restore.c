@@ -86,11 +86,12 @@ restore_check_integrity(const char *path, struct lsc_err *err)
 			rc = LSC_OK;
 		else
 			rc = lsc_seterr(err, LSC_ECORRUPT, 0,
-			    "the restored database fails integrity_check: %s",
-			    res ? res : "(null)");
+			    "the restored database '%s' fails integrity_check: %s",
+			    path, res ? res : "(null)");
 	} else {
 		rc = lsc_seterr(err, LSC_ESQLITE, src,
-		    "cannot check the restored database: %s", sqlite3_errmsg(db));
+		    "cannot check the restored database '%s': %s", path,
+		    db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -141,10 +142,12 @@ static int
 apply_segments(struct replica *r, struct objread *o,
     const struct restore_plan *p, struct db_apply *a, struct lsc_err *err)
 {
+	char why[LSC_ERRLEN];
 	int rc = LSC_OK;
 
 	for (size_t i = 0; rc == LSC_OK && i < p->nseg; i++) {
 		const struct cat_obj *s = p->segs[i];
+		uint64_t cap;
 
 		if (i == 0 || s->index != p->segs[i - 1]->index) {
 			if (i > 0 && (rc = apply_index_end(a, err)) != LSC_OK)
@@ -152,8 +155,11 @@ apply_segments(struct replica *r, struct objread *o,
 			apply_index_begin(a, s->index);
 		}
 		log_debug("applying WAL segment\tkey=%s", s->key);
+		cap = objread_segment_cap(s, p->gen->segs + p->gen->nseg, why,
+		    sizeof(why));
 		if ((rc = apply_segment_begin(a, s->key, s->offset, err)) == LSC_OK)
-			rc = objread_fetch(o, r, s->key, apply_wal_feed, a, err);
+			rc = objread_fetch(o, r, s->key, cap, why, apply_wal_feed, a,
+			    err);
 	}
 	if (rc == LSC_OK && p->nseg > 0)
 		rc = apply_index_end(a, err);
@@ -178,12 +184,14 @@ restore_build_flags(struct replica *r, const struct restore_plan *p,
 	struct lsc_err dirr = { 0 };
 	struct db_apply a;
 	struct objread o;
+	char why[LSC_ERRLEN];
 	int fd = -1, rc;
 
 	/* Encrypted or plain, one kind per generation (objread.h). */
 	objread_init(&o, p->age_identity_file);
 	apply_init(&a, -1, dir, p->gen->id);
 	a.stop = stop;
+	a.path = output;
 	if ((rc = fs_mkdir_p(dir, 0755, err)) != LSC_OK)
 		goto out;
 	remove_sidecars(tmp);
@@ -197,7 +205,10 @@ restore_build_flags(struct replica *r, const struct restore_plan *p,
 	log_info("restoring\tgeneration=%s snapshot=%s segments=%zu", p->gen->id,
 	    p->snap->key, p->nseg);
 	apply_snapshot_begin(&a, p->snap->key);
-	if ((rc = objread_fetch(&o, r, p->snap->key, apply_snapshot_feed, &a,
+	snprintf(why, sizeof(why), "255 times its listed size of %llu bytes",
+	    (unsigned long long)p->snap->size);
+	if ((rc = objread_fetch(&o, r, p->snap->key,
+	    objread_inflate_cap(p->snap->size), why, apply_snapshot_feed, &a,
 	    err)) != LSC_OK || (rc = apply_snapshot_end(&a, err)) != LSC_OK ||
 	    (rc = apply_segments(r, &o, p, &a, err)) != LSC_OK)
 		goto out;

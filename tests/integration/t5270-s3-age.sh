@@ -81,13 +81,26 @@ done
 echo "$n objects, each opened by age -d | lz4 -dc"
 
 note "3. a restart without a key resumes the generation"
+# If the daemon's last checkpoint took in every frame before it stopped,
+# the writer's first commit restarts the WAL (a new header): nothing then
+# proves what happened meanwhile, and a new generation is right.  The
+# header tells which case this run is.
+hdr0=$(od -A n -t x1 -N 32 app.db-wal | tr -d ' \n')
 $PY "$W" app.db ids.log --count 40 >/dev/null || fail "writer (down)"
+hdr1=$(od -A n -t x1 -N 32 app.db-wal | tr -d ' \n')
 bg "$LSC" replicate -c c.ini 2> d2.log; D=$BGPID
 wait_for 20 grep -q "every database has synced once" d2.log || { cat d2.log; fail "no first sync (2)"; }
-grep -q "resumed generation" d2.log || { cat d2.log; fail "did not resume"; }
+if [ "$hdr0" = "$hdr1" ]; then
+	grep -q "resumed generation" d2.log || { cat d2.log; fail "did not resume"; }
+else
+	grep -q 'msg="new generation".*reason="the WAL was restarted' d2.log ||
+	    { cat d2.log; fail "a restarted WAL did not start a new generation"; }
+	note "the WAL had been checkpointed whole before the stop: restarted, a new generation"
+fi
 $PY "$W" app.db ids.log --count 60 --pace 2 >/dev/null || fail "writer"
 stop_daemon "$D" d2.log
-grep -q "new generation" d2.log && fail "a new generation at the restart"
+[ "$(grep -c 'msg="new generation"' d2.log)" -le "$([ "$hdr0" = "$hdr1" ] && echo 0 || echo 1)" ] ||
+    fail "a new generation while running"
 
 note "4. restore: with the key exact; without, one line saying what to set"
 "$LSC" restore -c c.ini -o out.db "$T/app.db" 2> r.err && fail "restored without a key"
