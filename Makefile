@@ -6,6 +6,8 @@
 #   make test     deps + build + every test (unit, then integration)
 #   make check    the tests again under ASan+UBSan (objects in build/san/)
 #   make crash-test  the crash-point loop in full (N up to 30 per point)
+#   make soak     kill -9, S3 faults and restores for SOAK_SECONDS (600)
+#   make fuzz     libFuzzer (clang) on each tests/fuzz target, FUZZ_SECONDS each
 #   make install  PREFIX=/usr/local DESTDIR=: binary, example config, units
 #   make clean
 PREFIX     ?= /usr/local
@@ -41,6 +43,12 @@ UNIT       := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # recovery tests only; objects in $(BUILD)/crash/.
 CRASH_BIN  := $(BUILD)/crash/litestream-c
 TOOLS      := $(BUILD)/tests/walwriter $(CRASH_BIN)
+# Fuzz harnesses tests/fuzz/fuzz_<module>_<what>.c; each corpus is
+# replayed by `make test` through a gcc build (replay_<module>_<what>).
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+REPLAY     := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_NAMES))
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 60
 
 all: $(BIN)
 
@@ -67,6 +75,25 @@ $(BUILD)/crash/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DLSC_CRASHPOINTS -MMD -MP -c -o $@ $<
 
+# A harness links its module's closure, as a unit test does.
+fuzz_deps   = $(sort $(or \
+              $(if $(filter common_%,$(1)),$(COMMON)), \
+              $(if $(filter wal_%,$(1)),$(WAL)), \
+              $(if $(filter s3_%,$(1)),$(S3)), \
+              $(if $(filter replica_%,$(1)),$(REPLICA)), \
+              $(if $(filter restore_%,$(1)),$(RESTORE)), \
+              $(DAEMON)))
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
+    $(BUILD)/tests/fuzz/replay_main.o $$(call fuzz_deps,$$*)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/tests/fuzz/replay_main.o: ALL_CFLAGS += \
+    -DFUZZ_CORPUS_ROOT='"$(CURDIR)/tests/fuzz/corpus"'
+# Kept, or make would delete and rebuild them as intermediates each time.
+.SECONDARY: $(patsubst %,$(BUILD)/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
+# The libFuzzer binaries (make fuzz builds them in $(FUZZ_BUILD)).
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $$(call fuzz_deps,$$*)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/walwriter: $(BUILD)/tests/tools/walwriter.o
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -78,11 +105,11 @@ $(BUILD)/%.o: %.c
 deps:
 	@tests/deps.sh
 
-unit: $(UNIT)
-	@tests/unit/run.sh $(UNIT)
+unit: $(UNIT) $(REPLAY)
+	@tests/unit/run.sh $(UNIT) $(REPLAY)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT) $(TOOLS)
+	@$(MAKE) --no-print-directory all $(UNIT) $(TOOLS) $(REPLAY)
 	@tests/run-all.sh $(BUILD)
 
 # The bounded crash-point loops run in `make test` (N up to 2 per point,
@@ -93,6 +120,20 @@ crash-test: deps
 	@CRASH_MAX_N=30 RUNS=30 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t1300
 	@CRASH_MAX_N=30 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t1400
 	@CRASH_MAX_N=10 TEST_TIMEOUT=7200 tests/integration/run.sh $(BUILD) t5260
+
+# Not in `make test`: SOAK_SECONDS (default 600) of kill -9 at random, S3
+# faults and model-checked restores (tests/integration/soak.sh).
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(abspath $(BUILD)) sh tests/integration/soak.sh
+
+# clang with libFuzzer, ASan and UBSan; objects apart in $(FUZZ_BUILD).
+fuzz:
+	@tests/deps.sh fuzz
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    CFLAGS='-g -O1 -fsanitize=fuzzer-no-link' SANITIZE=address,undefined \
+	    $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=address,undefined test
@@ -118,5 +159,5 @@ install: all
 clean:
 	rm -rf build demo
 
-.PHONY: all deps unit test crash-test check run install clean
+.PHONY: all deps unit test crash-test soak check fuzz run install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -45,6 +45,7 @@ struct parser {
 	struct lsc_config	*cfg;
 	enum section_kind	 kind;		/* the section we are in */
 	struct cfg_db		*db;		/* current [db] or NULL */
+	struct cfg_s3		*s3;		/* current [s3] or [s3 "NAME"] */
 	char			 section[MAX_LINE];	/* its name, for messages */
 	int			 s3_line, daemon_line;	/* their headers, or 0 */
 	/* keys already set in the current section, "\n"-separated */
@@ -266,6 +267,7 @@ cfg_db_defaults(struct cfg_db *db)
 	db->retention_ms = CFG_DEFAULT_RETENTION_MS;
 	db->retention_check_interval_ms = CFG_DEFAULT_RETENTION_CHECK_MS;
 	db->retention_grace_ms = CFG_DEFAULT_RETENTION_GRACE_MS;
+	db->max_pending = CFG_DEFAULT_MAX_PENDING;
 	db->checkpoint_interval_ms = CFG_DEFAULT_CHECKPOINT_INTERVAL_MS;
 	db->min_checkpoint_page_count = CFG_DEFAULT_MIN_CHECKPOINT_PAGES;
 	db->max_checkpoint_page_count = CFG_DEFAULT_MAX_CHECKPOINT_PAGES;
@@ -279,13 +281,22 @@ cfg_free(struct lsc_config *cfg)
 		return;
 	for (size_t i = 0; i < cfg->ndb; i++) {
 		free(cfg->dbs[i].path);
-		free(cfg->dbs[i].replica);
+		for (size_t k = 0; k < cfg->dbs[i].nreplicas; k++) {
+			free(cfg->dbs[i].replicas[k].name);
+			free(cfg->dbs[i].replicas[k].url);
+		}
+		free(cfg->dbs[i].replicas);
 		free(cfg->dbs[i].meta_path);
 		free(cfg->dbs[i].age_recipients);
 		free(cfg->dbs[i].age_identity_file);
 		cfg_s3_release(&cfg->dbs[i].s3);
 	}
 	free(cfg->dbs);
+	for (size_t i = 0; i < cfg->ns3_sections; i++) {
+		free(cfg->s3_sections[i].name);
+		cfg_s3_release(&cfg->s3_sections[i].s3);
+	}
+	free(cfg->s3_sections);
 	cfg_s3_release(&cfg->s3);
 	free(cfg->log_level);
 	free(cfg->metrics);
@@ -304,6 +315,58 @@ cfg_find_db(const struct lsc_config *cfg, const char *path)
 			found = &cfg->dbs[i];
 	free(abs);
 	return found;
+}
+
+int
+cfg_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= CFG_REPLICA_NAME_MAX && strspn(name,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+void
+cfg_db_add_replica(struct cfg_db *db, const char *name, const char *url,
+    int line)
+{
+	struct cfg_replica *rep;
+
+	db->replicas = xreallocarray(db->replicas, db->nreplicas + 1,
+	    sizeof(*db->replicas));
+	rep = &db->replicas[db->nreplicas++];
+	memset(rep, 0, sizeof(*rep));
+	rep->url = xstrdup(url);
+	rep->name = xstrdup(name != NULL ? name :
+	    strncmp(url, "s3://", 5) == 0 ? "s3" : "file");
+	rep->line = line;
+	/* The array may have moved; the strings have not. */
+	db->replica = db->replicas[0].url;
+	db->replica_line = db->replicas[0].line;
+}
+
+const struct cfg_replica *
+cfg_db_find_replica(const struct cfg_db *db, const char *sel)
+{
+	for (size_t i = 0; i < db->nreplicas; i++)
+		if (strcmp(db->replicas[i].name, sel) == 0)
+			return &db->replicas[i];
+	for (size_t i = 0; i < db->nreplicas; i++)
+		if (strcmp(db->replicas[i].url, sel) == 0)
+			return &db->replicas[i];
+	return NULL;
+}
+
+void
+cfg_replica_s3(const struct cfg_db *db, const struct cfg_replica *rep,
+    const struct cfg_s3 *global, struct cfg_s3 *out)
+{
+	/* A named section stands alone: another provider's settings never
+	 * mix with [s3]'s (a key from one, a secret from the other). */
+	if (rep != NULL && rep->s3 != NULL)
+		cfg_s3_merge(rep->s3, NULL, out);
+	else
+		cfg_s3_merge(&db->s3, global, out);
 }
 
 static int
@@ -517,11 +580,19 @@ set_db_key(struct parser *p, struct cfg_db *db, const char *key, const char *v,
 {
 	int rc;
 
-	if (strcmp(key, "replica") == 0) {
-		db->replica_line = p->line;
+	if (strcmp(key, "replica") == 0 || strncmp(key, "replica.", 8) == 0) {
+		const char *name = key[7] == '.' ? key + 8 : NULL;
+
+		if (name != NULL && !cfg_name_valid(name))
+			return fail(p, "%s: bad replica name '%s' (1 to %d letters, "
+			    "digits, '-' or '_')", key, name, CFG_REPLICA_NAME_MAX);
 		if (!check_replica_url(p, v))
 			return 0;
-		return set_string(p, key, v, &db->replica);
+		if (db->nreplicas == CFG_MAX_REPLICAS)
+			return fail(p, "[db \"%s\"] has more than %d replicas",
+			    db->path, CFG_MAX_REPLICAS);
+		cfg_db_add_replica(db, name, v, p->line);
+		return 1;
 	}
 	if (strcmp(key, "meta-path") == 0) {
 		if (v[0] != '/')
@@ -556,6 +627,19 @@ set_db_key(struct parser *p, struct cfg_db *db, const char *key, const char *v,
 	}
 	if (strcmp(key, "max-checkpoint-page-count") == 0)
 		return set_count(p, key, v, &db->max_checkpoint_page_count);
+	if (strcmp(key, "max-pending") == 0) {
+		if (cfg_parse_size(v, &db->max_pending) != 0)
+			return fail(p, "max-pending: bad size '%s' (e.g. 512MiB, 2GiB, "
+			    "0 for no bound)", v);
+		return 1;
+	}
+	if (strcmp(key, "on-pending-full") == 0) {
+		if (strcmp(v, "keep") != 0 && strcmp(v, "release") != 0)
+			return fail(p, "on-pending-full: '%s' is not keep or release",
+			    v);
+		db->pending_release = strcmp(v, "release") == 0;
+		return 1;
+	}
 	rc = set_s3_key(p, &db->s3, key, v, expanded);
 	if (rc >= 0)
 		return rc;
@@ -609,14 +693,60 @@ open_db_section(struct parser *p, const char *section)
 	return 1;
 }
 
+/* Parse `s3 "NAME"` into a new named S3 section; 0 with an error. */
+static int
+open_s3_section(struct parser *p, const char *section)
+{
+	const char *q = section + 2;
+	struct cfg_s3_section *sec;
+	size_t n;
+	char *name;
+
+	while (*q == ' ' || *q == '\t')
+		q++;
+	n = strlen(q);
+	if (q == section + 2 || n < 3 || q[0] != '"' || q[n - 1] != '"')
+		return fail(p, "bad section [%s]: write [s3 \"NAME\"]", section);
+	name = xstrndup(q + 1, n - 2);
+	if (!cfg_name_valid(name)) {
+		fail(p, "bad section [%s]: the name must be 1 to %d letters, "
+		    "digits, '-' or '_'", section, CFG_REPLICA_NAME_MAX);
+		free(name);
+		return 0;
+	}
+	for (size_t i = 0; i < p->cfg->ns3_sections; i++) {
+		if (strcmp(p->cfg->s3_sections[i].name, name) == 0) {
+			fail(p, "section [s3 \"%s\"] appears twice (first at line "
+			    "%d)", name, p->cfg->s3_sections[i].line);
+			free(name);
+			return 0;
+		}
+	}
+	p->cfg->s3_sections = xreallocarray(p->cfg->s3_sections,
+	    p->cfg->ns3_sections + 1, sizeof(*p->cfg->s3_sections));
+	sec = &p->cfg->s3_sections[p->cfg->ns3_sections++];
+	sec->name = name;
+	cfg_s3_init(&sec->s3);
+	sec->line = p->line;
+	/* Replicas point at their sections only once the file is read. */
+	p->s3 = NULL;
+	p->db = NULL;
+	return 1;
+}
+
 /*
  * Begin a new section at its header line (p->line); 1 ok, 0 error.
- * [daemon] and [s3] may appear once, each database once.
+ * [daemon] and [s3] may appear once, each database and [s3 "NAME"] once.
  */
 static int
 open_section(struct parser *p, const char *section)
 {
-	if (strncmp(section, "db", 2) == 0 &&
+	if (strncmp(section, "s3", 2) == 0 &&
+	    (section[2] == ' ' || section[2] == '\t' || section[2] == '"')) {
+		if (!open_s3_section(p, section))
+			return 0;
+		p->kind = SEC_S3;
+	} else if (strncmp(section, "db", 2) == 0 &&
 	    (section[2] == ' ' || section[2] == '\t' || section[2] == '"')) {
 		if (!open_db_section(p, section))
 			return 0;
@@ -630,11 +760,12 @@ open_section(struct parser *p, const char *section)
 		*first = p->line;
 		p->kind = section[0] == 's' ? SEC_S3 : SEC_DAEMON;
 		p->db = NULL;
+		p->s3 = &p->cfg->s3;
 	} else if (section[0] == '\0') {
 		return fail(p, "empty section name []");
 	} else {
-		return fail(p, "unknown section [%s] (expected [daemon], [s3] "
-		    "or [db \"/path\"])", section);
+		return fail(p, "unknown section [%s] (expected [daemon], [s3], "
+		    "[s3 \"NAME\"] or [db \"/path\"])", section);
 	}
 	snprintf(p->section, sizeof(p->section), "%s", section);
 	buf_reset(&p->seen);
@@ -684,10 +815,11 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return fail(p, "key '%s' is outside any section (put it under "
 		    "[daemon], [s3] or [db \"/path\"])", name);
 	/* A key may be set once per section: `seen` holds "\nkey\n" entries.
-	 * Only age-recipient is a list, one key per line. */
+	 * Only age-recipient and replica are lists, one value per line. */
 	needle = xasprintf("\n%s\n", name);
 	dup = p->seen.data != NULL && strstr((char *)p->seen.data, needle) != NULL &&
-	    !(p->kind == SEC_DB && strcmp(name, "age-recipient") == 0);
+	    !(p->kind == SEC_DB && (strcmp(name, "age-recipient") == 0 ||
+	    strcmp(name, "replica") == 0));
 	free(needle);
 	if (dup)
 		return fail(p, "key '%s' is set twice in [%s]", name, p->section);
@@ -698,9 +830,12 @@ handler(void *user, const char *section, const char *name, const char *value)
 	if (p->kind == SEC_DB) {
 		rc = set_db_key(p, p->db, name, v, expanded);
 	} else if (p->kind == SEC_S3) {
-		rc = set_s3_key(p, &p->cfg->s3, name, v, expanded);
+		struct cfg_s3 *s3 = p->s3 != NULL ? p->s3 :
+		    &p->cfg->s3_sections[p->cfg->ns3_sections - 1].s3;
+
+		rc = set_s3_key(p, s3, name, v, expanded);
 		if (rc < 0)
-			rc = fail(p, "unknown key '%s' in [s3]", name);
+			rc = fail(p, "unknown key '%s' in [%s]", name, p->section);
 	} else {
 		rc = set_daemon_key(p, name, v);
 	}
@@ -784,15 +919,17 @@ reader(char *str, int num, void *stream)
  * Where a replica URL puts its objects, as a string in which one store
  * contains another exactly when one string is a prefix of the other:
  * "file|/clean/dir/" or "s3|<endpoint>|bucket/clean/prefix/".  The
- * endpoint is the URL's, the [db]'s or [s3]'s (the environment's is the
- * same for all).  Lexical only: nothing is looked up.
+ * endpoint is the URL's, else the one its settings give (its [s3 "NAME"]
+ * section, or the [db]'s, or [s3]'s); the environment's is the same for
+ * all.  Lexical only: nothing is looked up.
  */
 static char *
-replica_place(const struct lsc_config *cfg, const struct cfg_db *db)
+replica_place(const struct lsc_config *cfg, const struct cfg_db *db,
+    const struct cfg_replica *rep)
 {
-	int is_file = strncmp(db->replica, "file://", 7) == 0;
-	const char *u = db->replica + (is_file ? 7 : 5), *q = strchr(u, '?');
-	const char *ep = "";
+	int is_file = strncmp(rep->url, "file://", 7) == 0;
+	const char *u = rep->url + (is_file ? 7 : 5), *q = strchr(u, '?');
+	const char *ep = "", *set = NULL;
 	size_t plen = q != NULL ? (size_t)(q - u) : strlen(u), elen = 0;
 	char *path = xmalloc(plen + 2), *w = path, *out;
 
@@ -815,10 +952,13 @@ replica_place(const struct lsc_config *cfg, const struct cfg_db *db)
 				ep = a + 10;
 				elen = strcspn(ep, "&");
 			}
-		if (elen == 0 && db->s3.endpoint != NULL)
-			ep = db->s3.endpoint, elen = strlen(ep);
-		if (elen == 0 && cfg->s3.endpoint != NULL)
-			ep = cfg->s3.endpoint, elen = strlen(ep);
+		if (rep->s3 != NULL)
+			set = rep->s3->endpoint;
+		else
+			set = db->s3.endpoint != NULL ? db->s3.endpoint :
+			    cfg->s3.endpoint;
+		if (elen == 0 && set != NULL)
+			ep = set, elen = strlen(ep);
 	}
 	out = xasprintf("%s|%.*s|%s", is_file ? "file" : "s3", (int)elen, ep,
 	    path);
@@ -826,44 +966,121 @@ replica_place(const struct lsc_config *cfg, const struct cfg_db *db)
 	return out;
 }
 
-/* Two databases in one store: each one's retention would delete the
- * other's generations, and their positions would collide. */
+/*
+ * Two replicas in one store, or one inside the other: each one's
+ * retention would delete the other's generations and their positions
+ * would collide, whether they belong to two databases or to one (a
+ * store listed twice is also no second copy).  Every replica of every
+ * [db] is compared with every other.
+ */
 static int
 check_replicas_apart(struct parser *p)
 {
-	size_t n = p->cfg->ndb;
-	char **place = xcalloc(n ? n : 1, sizeof(*place));
+	struct place { const struct cfg_db *db; const struct cfg_replica *rep;
+	    char *where; } *v = NULL;
+	size_t n = 0;
 	int rc = LSC_OK;
 
-	for (size_t i = 0; i < n; i++)
-		place[i] = replica_place(p->cfg, &p->cfg->dbs[i]);
+	for (size_t i = 0; i < p->cfg->ndb; i++)
+		n += p->cfg->dbs[i].nreplicas;
+	v = xcalloc(n ? n : 1, sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < p->cfg->ndb; i++)
+		for (size_t k = 0; k < p->cfg->dbs[i].nreplicas; k++) {
+			v[n].db = &p->cfg->dbs[i];
+			v[n].rep = &p->cfg->dbs[i].replicas[k];
+			v[n].where = replica_place(p->cfg, v[n].db, v[n].rep);
+			n++;
+		}
 	for (size_t j = 0; j < n && rc == LSC_OK; j++)
 		for (size_t i = 0; i < j && rc == LSC_OK; i++) {
-			const struct cfg_db *a = &p->cfg->dbs[i], *b = &p->cfg->dbs[j];
-			size_t la = strlen(place[i]), lb = strlen(place[j]);
+			const struct place *a = &v[i], *b = &v[j];
+			size_t la = strlen(a->where), lb = strlen(b->where);
+			const char *rel = la == lb ? "is" : la < lb ? "is inside" :
+			    "contains";
 
-			if (strncmp(place[i], place[j], la < lb ? la : lb) != 0)
+			if (strncmp(a->where, b->where, la < lb ? la : lb) != 0)
 				continue;
-			rc = lsc_seterr(p->err, LSC_ECONFIG, 0, "%s:%d: replica '%s' "
-			    "of [db \"%s\"] %s the replica of [db \"%s\"] at line %d: "
-			    "each database needs a replica of its own", p->name,
-			    b->replica_line, b->replica, b->path, la == lb ? "is" :
-			    la < lb ? "is inside" : "contains", a->path,
-			    a->replica_line);
+			if (a->db == b->db)
+				rc = lsc_seterr(p->err, LSC_ECONFIG, 0, "%s:%d: "
+				    "replica '%s' of [db \"%s\"] %s its replica "
+				    "'%s' at line %d: each replica needs a store "
+				    "of its own", p->name, b->rep->line, b->rep->url,
+				    b->db->path, la == lb ? "is the same store as" :
+				    la < lb ? "is inside" : "contains", a->rep->url,
+				    a->rep->line);
+			else
+				rc = lsc_seterr(p->err, LSC_ECONFIG, 0, "%s:%d: "
+				    "replica '%s' of [db \"%s\"] %s the replica of "
+				    "[db \"%s\"] at line %d: each database needs a "
+				    "replica of its own", p->name, b->rep->line,
+				    b->rep->url, b->db->path, rel, a->db->path,
+				    a->rep->line);
 		}
 	for (size_t i = 0; i < n; i++)
-		free(place[i]);
-	free(place);
+		free(v[i].where);
+	free(v);
+	return rc;
+}
+
+/*
+ * Each replica's name is unique in its [db], and an s3 replica named like
+ * an [s3 "NAME"] section takes its settings from it; a section that no
+ * replica takes is refused (a misspelt name would otherwise send the
+ * replica to [s3]'s store with [s3]'s credentials, unnoticed).
+ */
+static int
+check_replica_names(struct parser *p)
+{
+	struct lsc_config *cfg = p->cfg;
+	size_t ns = cfg->ns3_sections;
+	int *used = xcalloc(ns ? ns : 1, sizeof(*used)), rc = LSC_OK;
+
+	for (size_t i = 0; i < cfg->ndb && rc == LSC_OK; i++) {
+		struct cfg_db *db = &cfg->dbs[i];
+
+		for (size_t k = 0; k < db->nreplicas && rc == LSC_OK; k++) {
+			struct cfg_replica *rep = &db->replicas[k];
+
+			for (size_t j = 0; j < k; j++)
+				if (strcmp(db->replicas[j].name, rep->name) == 0) {
+					rc = lsc_seterr(p->err, LSC_ECONFIG, 0,
+					    "%s:%d: [db \"%s\"] already has a "
+					    "replica named '%s' (line %d): name "
+					    "each one (replica.NAME = URL)",
+					    p->name, rep->line, db->path,
+					    rep->name, db->replicas[j].line);
+					break;
+				}
+			if (strncmp(rep->url, "s3://", 5) != 0)
+				continue;
+			for (size_t s = 0; s < ns; s++)
+				if (strcmp(cfg->s3_sections[s].name, rep->name) == 0) {
+					rep->s3 = &cfg->s3_sections[s].s3;
+					used[s] = 1;
+				}
+		}
+	}
+	for (size_t s = 0; s < ns && rc == LSC_OK; s++)
+		if (!used[s])
+			rc = lsc_seterr(p->err, LSC_ECONFIG, 0, "%s:%d: [s3 \"%s\"] "
+			    "is used by no replica: an s3 replica named '%s' "
+			    "takes its settings (replica.%s = s3://...)", p->name,
+			    cfg->s3_sections[s].line, cfg->s3_sections[s].name,
+			    cfg->s3_sections[s].name, cfg->s3_sections[s].name);
+	free(used);
 	return rc;
 }
 
 static int
 validate(struct parser *p)
 {
+	int rc;
+
 	for (size_t i = 0; i < p->cfg->ndb; i++) {
 		struct cfg_db *db = &p->cfg->dbs[i];
 
-		if (db->replica == NULL)
+		if (db->nreplicas == 0)
 			return lsc_seterr(p->err, LSC_ECONFIG, 0,
 			    "%s:%d: [db \"%s\"] has no 'replica' key", p->name, db->line,
 			    db->path);
@@ -874,6 +1091,8 @@ validate(struct parser *p)
 			    "min-checkpoint-page-count in [db \"%s\"]", p->name,
 			    db->line, db->path);
 	}
+	if ((rc = check_replica_names(p)) != LSC_OK)
+		return rc;
 	return check_replicas_apart(p);
 }
 

@@ -6,7 +6,10 @@
  *
  *	[daemon]                 log-level, metrics
  *	[s3]                     S3 settings shared by every database
- *	[db "/abs/path/app.db"]  one database: replica URL, intervals,
+ *	[s3 "NAME"]              the S3 settings of the replicas named NAME
+ *	                         (another endpoint, region, credentials)
+ *	[db "/abs/path/app.db"]  one database: its replicas (`replica = URL`,
+ *	                         `replica.NAME = URL`, repeatable), intervals,
  *	                         checkpoint thresholds, age keys, any [s3] key
  *
  * `${VAR}` in a section name or value is replaced from the environment (an
@@ -39,9 +42,33 @@ struct cfg_s3 {
 	int		 max_retries;		/* -1 unset: restore's limit */
 };
 
+/*
+ * One replica of a database.  Its name is what listings, metrics, logs
+ * and --replica call it: NAME for `replica.NAME = URL`, else the URL's
+ * type ("file" or "s3", Litestream's default name); unique in its [db].
+ */
+struct cfg_replica {
+	char		*name;
+	char		*url;		/* file:///dir or s3://bucket/prefix */
+	int		 line;		/* where it is set */
+	/* Its [s3 "NAME"] section (borrowed from the same config), whose
+	 * settings it takes alone; NULL: the [db]'s keys over [s3]. */
+	const struct cfg_s3 *s3;
+};
+
+/* More would be a config mistake; each costs a worker's time and a
+ * listing per retention pass. */
+#define CFG_MAX_REPLICAS	16
+#define CFG_REPLICA_NAME_MAX	32
+
 struct cfg_db {
 	char		*path;		/* absolute database path */
-	char		*replica;	/* replica URL: file:///dir or s3://... */
+	/* Every replica, in config order (at least one once validated). */
+	struct cfg_replica *replicas;
+	size_t		 nreplicas;
+	/* The first replica's URL (borrowed from replicas[0]), for messages
+	 * and code that knows of one replica only. */
+	char		*replica;
 	char		*meta_path;	/* NULL: <dir>/.<name>-litestream */
 	int64_t		 sync_interval_ms;
 	int64_t		 snapshot_interval_ms;	/* 0: only at new generations */
@@ -51,6 +78,10 @@ struct cfg_db {
 	int64_t		 checkpoint_interval_ms;	/* 0: off */
 	int64_t		 min_checkpoint_page_count;
 	int64_t		 max_checkpoint_page_count;	/* 0: no RESTART */
+	/* The local bytes a replica may still need before on-pending-full
+	 * applies (daemon/repl.c prune_and_count); 0: no bound. */
+	uint64_t	 max_pending;
+	int		 pending_release;	/* on-pending-full = release */
 	struct cfg_s3	 s3;		/* overrides of [s3] */
 	/* age encryption: the keys of every `age-recipient` (none: objects
 	 * are plain), and `age-identity-file`, which only what reads
@@ -59,7 +90,14 @@ struct cfg_db {
 	size_t		 nage_recipients;
 	char		*age_identity_file;
 	int		 line;		/* where the section starts */
-	int		 replica_line;	/* where `replica` is set */
+	int		 replica_line;	/* where the first replica is set */
+};
+
+/* A named set of S3 settings: [s3 "NAME"]. */
+struct cfg_s3_section {
+	char		*name;
+	struct cfg_s3	 s3;
+	int		 line;
 };
 
 struct lsc_config {
@@ -67,6 +105,8 @@ struct lsc_config {
 	char		*log_level;	/* NULL: info */
 	char		*metrics;	/* host:port or NULL */
 	struct cfg_s3	 s3;
+	struct cfg_s3_section *s3_sections;	/* [s3 "NAME"], in file order */
+	size_t		 ns3_sections;
 	struct cfg_db	*dbs;
 	size_t		 ndb;
 };
@@ -79,6 +119,7 @@ struct lsc_config {
 /* Longer than a restore of a large database over a slow link, and than any
  * sane clock skew between us and the store (litestream-c.ini). */
 #define CFG_DEFAULT_RETENTION_GRACE_MS		(3600LL * 1000)
+#define CFG_DEFAULT_MAX_PENDING			((uint64_t)1 << 30)
 #define CFG_DEFAULT_CHECKPOINT_INTERVAL_MS	(60LL * 1000)
 #define CFG_DEFAULT_MIN_CHECKPOINT_PAGES	1000
 #define CFG_DEFAULT_MAX_CHECKPOINT_PAGES	10000
@@ -94,6 +135,28 @@ void	cfg_free(struct lsc_config *cfg);
 void	cfg_db_defaults(struct cfg_db *db);
 /* Find the [db] whose path equals the absolute form of `path`; NULL if none. */
 const struct cfg_db *cfg_find_db(const struct lsc_config *cfg, const char *path);
+/*
+ * Add a replica to `db` (copies of `url` and `name`; NULL name: the URL's
+ * type).  For code that builds a cfg_db by hand (replicate DB URL, tests);
+ * the loader checks names and counts, this does not.
+ */
+void	cfg_db_add_replica(struct cfg_db *db, const char *name, const char *url,
+	    int line);
+/* The replica of `db` named `sel`, else the one whose URL is `sel`; NULL
+ * when none is. */
+const struct cfg_replica *cfg_db_find_replica(const struct cfg_db *db,
+	    const char *sel);
+/*
+ * The S3 settings replica `rep` of `db` uses: its [s3 "NAME"] section
+ * alone, else the [db]'s keys over `global` ([s3]).  The URL's own query
+ * and the environment come after, in replica_open.  `out` owns copies
+ * (cfg_s3_release).
+ */
+void	cfg_replica_s3(const struct cfg_db *db, const struct cfg_replica *rep,
+	    const struct cfg_s3 *global, struct cfg_s3 *out);
+/* 1 if `name` is a valid replica or [s3 "NAME"] name: 1 to 32 of
+ * [A-Za-z0-9_-]. */
+int	cfg_name_valid(const char *name);
 
 /* out = db's value where set, else global's; out owns copies (cfg_s3_release). */
 void	cfg_s3_merge(const struct cfg_s3 *db, const struct cfg_s3 *global,

@@ -11,7 +11,6 @@ lsc_seterr(struct lsc_err *err, enum lsc_code code, int sys,
     const char *fmt, ...)
 {
 	va_list ap;
-	char *nl;
 
 	if (err == NULL || err->code != LSC_OK)
 		return code;
@@ -20,9 +19,19 @@ lsc_seterr(struct lsc_err *err, enum lsc_code code, int sys,
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	/* An error is one line: a stray newline would split a log event. */
-	while ((nl = strpbrk(err->msg, "\r\n")) != NULL)
-		*nl = ' ';
+	/*
+	 * An error is one line of text: a stray newline would split a log
+	 * event or forge a line on a terminal, and an escape sequence could
+	 * rewrite one.  Messages quote what a config, a URL or a server said
+	 * (object keys, XML text), so line breaks and tabs become spaces and
+	 * other control characters '?'.
+	 */
+	for (char *p = err->msg; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 	return code;
 }
 

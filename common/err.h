@@ -28,12 +28,14 @@ enum lsc_code {
 struct lsc_err {
 	enum lsc_code	code;		/* LSC_OK until the first failure */
 	int		sys;		/* errno, sqlite rc, CURLcode or status */
-	char		msg[LSC_ERRLEN];	/* one line, no final newline */
+	char		msg[LSC_ERRLEN];	/* one line, no control characters */
 };
 
 /*
  * Record a failure in `err` (unless one is already recorded or err is NULL)
  * and return `code`, so that `return lsc_seterr(err, ...)` is one step.
+ * The message is made one line: newlines and tabs become spaces, other
+ * control characters '?' (it may quote a hostile key or server reply).
  */
 int	lsc_seterr(struct lsc_err *err, enum lsc_code code, int sys,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -43,6 +43,7 @@ struct lz4r {
 	unsigned char	 head[HEAD_LEN];	/* magic + FLG, held back */
 	size_t		 head_len;	/* bytes of `head` collected so far */
 	int		 done;		/* the frame ended (checksum verified) */
+	int		 over;		/* refused output beyond max_out */
 };
 
 static const LZ4F_preferences_t prefs = {
@@ -56,7 +57,14 @@ static const LZ4F_preferences_t prefs = {
 		.blockChecksumFlag = LZ4F_noBlockChecksum,
 	},
 	.compressionLevel = 0,		/* the fast default, as Litestream */
-	.autoFlush = 0,
+	/*
+	 * Each update of IN_CHUNK bytes becomes a block at once: LZ4F then
+	 * needs no 4 MiB input buffer per compressor (with independent
+	 * blocks it allocates none).  Readers take any block up to the
+	 * frame's maximum, and LZ4's 64 KiB window makes 256 KiB blocks
+	 * compress about as well as 4 MiB ones.
+	 */
+	.autoFlush = 1,
 };
 
 struct lz4w *
@@ -217,10 +225,12 @@ decode(struct lz4r *r, const unsigned char *p, size_t len, struct lsc_err *err)
 		p += in_n;
 		len -= in_n;
 		if (out_n > 0) {
-			if (out_n > r->max_out - r->total_out)
+			if (out_n > r->max_out - r->total_out) {
+				r->over = 1;
 				return lsc_seterr(err, LSC_ECORRUPT, 0,
 				    "LZ4 frame decompresses past the %llu-byte limit",
 				    (unsigned long long)r->max_out);
+			}
 			r->total_out += out_n;
 			if ((rc = r->sink(r->ctx, r->out, out_n, err)) != LSC_OK)
 				return rc;
@@ -274,12 +284,19 @@ lz4r_reset(struct lz4r *r, lsc_sink_fn sink, void *ctx, uint64_t max_out)
 	r->total_out = 0;
 	r->head_len = 0;
 	r->done = 0;
+	r->over = 0;
 }
 
 uint64_t
 lz4r_total_out(const struct lz4r *r)
 {
 	return r->total_out;
+}
+
+int
+lz4r_over_cap(const struct lz4r *r)
+{
+	return r->over;
 }
 
 void

@@ -62,6 +62,8 @@ int	lz4r_finish(struct lz4r *r, struct lsc_err *err);
 void	lz4r_reset(struct lz4r *r, lsc_sink_fn sink, void *ctx,
 	    uint64_t max_out);
 uint64_t lz4r_total_out(const struct lz4r *r);
+/* 1 if the reader failed because the frame inflates past `max_out`. */
+int	lz4r_over_cap(const struct lz4r *r);
 void	lz4r_free(struct lz4r *r);
 
 /* Compress a whole buffer into a new one (for small objects and tests). */

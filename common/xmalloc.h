@@ -14,6 +14,7 @@ void	*xcalloc(size_t nmemb, size_t size);
 void	*xrealloc(void *p, size_t n);
 void	*xreallocarray(void *p, size_t nmemb, size_t size);
 char	*xstrdup(const char *s);
+/* The first n bytes of s, or all of it if shorter (strndup(3)). */
 char	*xstrndup(const char *s, size_t n);
 /* printf into a new string. */
 char	*xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

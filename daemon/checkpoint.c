@@ -27,11 +27,27 @@
  *     reset the header and cut the file.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #include "common/crashpoint.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "daemon/repl.h"
+
+/* Under the write lock, a checkpoint that finds the checkpoint lock held
+ * (the app's own autocheckpoint) retries every CKPT_LOCK_POLL_US, at most
+ * CKPT_LOCK_TRIES times (about 10 ms). */
+#define CKPT_LOCK_POLL_US	200
+#define CKPT_LOCK_TRIES		50
+/*
+ * At most one reset under the write lock this often: we take the lock
+ * with fine polling (wal_db_lock_writes), which wins it over writers that
+ * back off by milliseconds, so back-to-back resets could starve them (t1100,
+ * three full-speed writers and max-checkpoint-page-count = 200: one gave
+ * up after its 10 s busy timeout).  The WAL may then pass
+ * max-checkpoint-page-count by up to this long of writing.
+ */
+#define LOCKED_MIN_GAP_MS	1000
 
 /* A reset under the write lock that readers kept from finishing is not
  * tried again for this long. */
@@ -121,7 +137,20 @@ locked_reset(struct repl *r, int *full, struct lsc_err *err)
 	}
 	CRASHPOINT("checkpoint.locked");
 	wal_db_unpin(db, WAL_CONN_B);
-	rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
+	/*
+	 * We took the lock just as a writer committed, and its connection
+	 * may be running its own autocheckpoint (which holds the checkpoint
+	 * lock, and under our write lock will finish the job): wait for it,
+	 * briefly.  Readers in the way (PARTIAL) are not worth waiting for.
+	 */
+	for (int i = 0; ; i++) {
+		struct timespec ts = { 0, CKPT_LOCK_POLL_US * 1000 };
+
+		rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
+		if (rc != LSC_OK || busy != WAL_CKPT_LOCKED || i == CKPT_LOCK_TRIES)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	*full = rc == LSC_OK && !busy;
 	/* B pins before the lock goes: mark 0 when fully checkpointed. */
 	if (rc == LSC_OK)
@@ -182,9 +211,10 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 			return rc;
 		/* Readers in the way: each try would hold the lock for a
 		 * checkpoint's fsyncs again; give them time. */
-		if (!full)
-			r->locked_retry_ms = mono_ms() + LOCKED_RETRY_MS;
+		r->locked_retry_ms = mono_ms() + (full ? LOCKED_MIN_GAP_MS :
+		    LOCKED_RETRY_MS);
 	}
+	r->mark0 = full;
 	stat_add(&r->st.checkpoints[full && mode == WAL_CKPT_RESTART ?
 	    WAL_CKPT_RESTART : WAL_CKPT_PASSIVE], 1);
 	r->last_ckpt_ms = mono_ms();

@@ -59,15 +59,58 @@ usage(void)
 	return usage_to(stderr, 2);
 }
 
+/* One replica of `db`: usable, or an exit status and `err`. */
+static int
+preflight_replica(const struct lsc_config *cfg, const struct cfg_db *db,
+    const struct cfg_replica *rep, struct lsc_err *err)
+{
+	struct replica *r = NULL;
+	struct cfg_s3 s3;
+	int rc;
+
+	/* The settings it replicates with (shipper.c). */
+	cfg_s3_init(&s3);
+	cfg_replica_s3(db, rep, &cfg->s3, &s3);
+	rc = replica_open(rep->url, &s3, PREFLIGHT_RETRIES, &r, err);
+	/* One request proves credentials, bucket, region, clock and TLS:
+	 * a refusal would otherwise repeat every sync interval forever.
+	 * A store that is merely down now is the loop's to retry. */
+	if (rc == LSC_OK)
+		rc = replica_check(r, err);
+	cfg_s3_release(&s3);
+	replica_free(r);
+	if (rc == LSC_ENET) {
+		log_db(LOG_WARN, db->path, "replica cannot be reached yet (will "
+		    "retry)\treplica=%s error=\"%s\"", rep->name, err->msg);
+		lsc_err_clear(err);
+	} else if (rc != LSC_OK) {
+		return rc == LSC_ECONFIG ? 2 : 1;
+	}
+	if (strncmp(rep->url, "file://", 7) == 0) {
+		const char *dir = rep->url + 7;
+		struct lsc_err e = { 0 };
+		struct stat dst;
+		/* As private as the database (0700 if unknown). */
+		mode_t mode = fs_copy_dir_mode(stat(db->path, &dst) == 0 ?
+		    dst.st_mode : 0600);
+
+		if (fs_mkdir_p(dir, mode, &e) != LSC_OK ||
+		    access(dir, W_OK | X_OK) != 0) {
+			lsc_seterr(err, LSC_EIO, errno, "replica directory "
+			    "'%s' is not writable: %s", dir, e.msg[0] ?
+			    e.msg : strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int
 daemon_preflight(const struct lsc_config *cfg, struct lsc_err *err)
 {
 	for (size_t i = 0; i < cfg->ndb; i++) {
 		const struct cfg_db *db = &cfg->dbs[i];
-		struct replica *r = NULL;
-		struct cfg_s3 s3;
 		struct stat st;
-		int rc;
 
 		if (stat(db->path, &st) != 0 && errno == ENOENT) {
 			/* Not created yet: waited for (daemon/await.c), as
@@ -87,39 +130,12 @@ daemon_preflight(const struct lsc_config *cfg, struct lsc_err *err)
 			    "not a regular file", db->path);
 			return 1;
 		}
-		/* The [db] section's S3 keys override [s3], as in repl.c. */
-		cfg_s3_init(&s3);
-		cfg_s3_merge(&db->s3, &cfg->s3, &s3);
-		rc = replica_open(db->replica, &s3, PREFLIGHT_RETRIES, &r, err);
-		/* One request proves credentials, bucket, region, clock and TLS:
-		 * a refusal would otherwise repeat every sync interval forever.
-		 * A store that is merely down now is the loop's to retry. */
-		if (rc == LSC_OK)
-			rc = replica_check(r, err);
-		cfg_s3_release(&s3);
-		replica_free(r);
-		if (rc == LSC_ENET) {
-			log_db(LOG_WARN, db->path, "replica cannot be reached yet (will "
-			    "retry)\terror=\"%s\"", err->msg);
-			lsc_err_clear(err);
-		} else if (rc != LSC_OK) {
-			return rc == LSC_ECONFIG ? 2 : 1;
-		}
-		if (strncmp(db->replica, "file://", 7) == 0) {
-			const char *dir = db->replica + 7;
-			struct lsc_err e = { 0 };
-			struct stat dst;
-			/* As private as the database (0700 if unknown). */
-			mode_t mode = fs_copy_dir_mode(stat(db->path, &dst) == 0 ?
-			    dst.st_mode : 0600);
+		for (size_t k = 0; k < db->nreplicas; k++) {
+			int status = preflight_replica(cfg, db, &db->replicas[k],
+			    err);
 
-			if (fs_mkdir_p(dir, mode, &e) != LSC_OK ||
-			    access(dir, W_OK | X_OK) != 0) {
-				lsc_seterr(err, LSC_EIO, errno, "replica directory "
-				    "'%s' is not writable: %s", dir, e.msg[0] ?
-				    e.msg : strerror(errno));
-				return 1;
-			}
+			if (status != 0)
+				return status;
 		}
 	}
 	return 0;
@@ -131,11 +147,16 @@ daemon_preflight(const struct lsc_config *cfg, struct lsc_err *err)
  * when even that is too low.
  */
 static int
-raise_fd_limit(size_t ndb)
+raise_fd_limit(const struct lsc_config *cfg)
 {
 	struct rlimit rl;
+	size_t ndb = cfg->ndb;
 	unsigned long long need = (unsigned long long)ndb * FDS_PER_DB +
 	    FDS_RESERVED;
+
+	/* Each further replica may hold a connection of its own. */
+	for (size_t i = 0; i < ndb; i++)
+		need += cfg->dbs[i].nreplicas - 1;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return 0;
@@ -237,7 +258,7 @@ cmd_replicate(int argc, char **argv, daemon_restore_fn restore)
 		cfg_s3_init(&cfg->s3);
 		cfg_db_defaults(&single);
 		single.path = fs_abspath(argv[0]);
-		single.replica = xstrdup(argv[1]);
+		cfg_db_add_replica(&single, NULL, argv[1], 0);
 		cfg->dbs = xmalloc(sizeof(single));
 		cfg->dbs[0] = single;
 		cfg->ndb = 1;
@@ -276,7 +297,7 @@ cmd_replicate(int argc, char **argv, daemon_restore_fn restore)
 		return 2;
 	}
 	if ((status = daemon_preflight(cfg, &err)) != 0 ||
-	    (status = raise_fd_limit(cfg->ndb)) != 0 ||
+	    (status = raise_fd_limit(cfg)) != 0 ||
 	    (restore_if_missing && (status = restore_step(cfg, restore,
 	    &err)) != 0) ||
 	    (no_lock_wait && (status = deploy_lock_check(cfg, &err)) != 0)) {

@@ -10,14 +10,19 @@
  * database has no due time at all and costs nothing.
  *
  * A due job goes to the worker pool; the loop itself never blocks on
- * SQLite or a replica, so one slow bucket delays only its own database.
- * A job is never on two workers at once; events that arrive while it
- * runs mark it dirty, and it runs again when it is done.
+ * SQLite or a replica.  Each database has a job for its own step
+ * (capture, checkpoints) and one per replica (struct shipper: shipping,
+ * snapshots, retention), so a slow or unreachable bucket delays neither
+ * the capture nor the other replicas.  A database step that ends makes
+ * its replicas' jobs due (those not backing off after a failure).  A job
+ * is never on two workers at once; events that arrive while it runs mark
+ * it dirty, and it runs again when it is done.
  *
  * Shutdown (SIGTERM/SIGINT, or the --exec child's end): steps in flight
  * see the stop flag and cut their retries short; then each database gets
- * a final sync with a bounded number of retries, in the pool; a second
- * signal cuts even those short.
+ * a final sync with a bounded number of retries, in the pool: its final
+ * capture, then each replica's final shipping, side by side, then its
+ * pins go; a second signal cuts even those short.
  */
 #include <errno.h>
 #include <signal.h>
@@ -66,6 +71,25 @@
 
 enum job_kind { JOB_STEP, JOB_FINAL };
 
+struct dbjob;
+
+/* A replica's job (daemon/shipper.h); the loop's copies of its state
+ * are read only when it is not on a worker. */
+struct shipjob {
+	struct pool_item item;		/* first: the pool hands it back */
+	struct dbjob	*owner;
+	struct shipper	*s;
+	enum job_kind	 kind;
+	int		 busy;		/* on a worker */
+	int		 dirty;		/* the database captured meanwhile */
+	int		 final_done;
+	int		 synced;	/* caught up once, with a snapshot */
+	int		 failing;
+	int64_t		 synced_ms;
+	uint64_t	 left;		/* its final sync's unshipped bytes */
+	int64_t		 due_ms;	/* INT64_MAX: nothing to do */
+};
+
 struct dbjob {
 	struct pool_item item;		/* first: the pool hands it back */
 	struct repl	 r;
@@ -77,14 +101,20 @@ struct dbjob {
 	int		 lock_watch;	/* its lock file: 1 watched, -1 cannot be */
 	int		 lock_kicks;	/* quick retries left after a lock event */
 	int		 removing;	/* reload dropped it: final sync, free */
-	int		 final_done;
+	int		 captured_final;	/* its final capture is over */
+	int		 final_done;	/* and every replica's final */
 	int		 rc;		/* the last step's result */
 	uint64_t	 left;		/* a final sync's unshipped bytes */
 	int64_t		 due_ms;	/* INT64_MAX: nothing to do */
 	int64_t		 started_ms;	/* the last step's start */
 	struct notify_db nd;		/* the loop's copy for systemd status */
+	/* The loop's copies of the step's own state, taken when it is not
+	 * on a worker (update_nd may run while it is). */
+	int		 step_synced, step_failing;
+	int64_t		 step_synced_ms;
 	const struct cfg_db *readd;	/* reload changed it: add this after */
 	const struct cfg_s3 *readd_s3;
+	struct shipjob	*ships;		/* one per replica, as r.ships */
 };
 
 struct loop {
@@ -96,7 +126,8 @@ struct loop {
 	struct pool	*pool;
 	struct watcher	*watch;
 	int		 epfd, sigfd;
-	int64_t		 watch_rearm_ms;	/* 0: inotify is armed */
+	int64_t		 watch_rearm_ms;	/* 0: inotify is armed; else not
+						 * before this (watch_matters_ms) */
 	int		 stopping;	/* shutdown begun */
 	int		 ready;		/* every database synced once */
 	int64_t		 next_notify_ms;	/* next STATUS= scan (mono_ms) */
@@ -106,6 +137,56 @@ struct loop {
 	uint64_t	 left;		/* unshipped bytes after final syncs */
 	size_t		 incomplete;	/* databases whose final sync failed */
 };
+
+/* How long after its last start a WAL change runs a database: the sync
+ * interval, which batches a busy writer's commits; sooner while the WAL
+ * is long (a checkpoint step, repl.h), and at once while it holds read
+ * mark 0 (repl.h: the app pays for every commit until it moves). */
+static int64_t
+event_delay_ms(const struct dbjob *j)
+{
+	if (j->r.mark0)
+		return 0;
+	/* A long WAL wants a checkpoint sooner than a sync (repl.h). */
+	if (j->r.ckpt_pressure && j->r.cfg.sync_interval_ms > CHECKPOINT_STEP_MS)
+		return CHECKPOINT_STEP_MS;
+	return j->r.cfg.sync_interval_ms;
+}
+
+/*
+ * When an inotify event could next change what the loop does: an event
+ * only makes a database dirty, due one sync interval after its last start
+ * (mark_dirty).  For a database already dirty, more events change nothing
+ * until it runs; for one not dirty, an event read at any time up to that
+ * due time schedules it the same.  So inotify stays unread until the
+ * earliest such time: under a busy writer, one read per sync interval
+ * instead of one per millisecond (strace -c on a full-speed writer at
+ * sync-interval 1s counted ~4,000 reads and ~1,000 epoll_waits a second),
+ * while the unread events fold together in the kernel.  A waiting
+ * database (not created yet, or locked by another process) wants its
+ * events at once, and so does shutdown's final sync.
+ */
+static int64_t
+watch_matters_ms(const struct loop *L)
+{
+	int64_t at = INT64_MAX, now = mono_ms();
+
+	if (L->stopping)
+		return now;
+	for (size_t i = 0; i < L->n; i++) {
+		const struct dbjob *j = L->jobs[i];
+		int64_t t;
+
+		if (j->nd.waiting != 0 || j->removing)
+			return now;
+		if (j->dirty)
+			continue;
+		t = j->started_ms + event_delay_ms(j);
+		if (t < at)
+			at = t;
+	}
+	return at < now ? now : at;
+}
 
 /* Read by the workers' replica retries: set to cut them short. */
 static volatile sig_atomic_t stop_steps;
@@ -131,16 +212,25 @@ job_run(struct pool_item *it)
 {
 	struct dbjob *j = (struct dbjob *)it;
 
-	if (j->kind == JOB_FINAL) {
-		if (j->r.replica != NULL) {
-			/* The final sync must end: bounded retries, and
-			 * only a second signal cuts them short. */
-			j->r.replica->max_retries = FINAL_RETRIES;
-			j->r.replica->stop = &stop_finals;
-		}
+	if (j->kind == JOB_FINAL)
 		j->left = repl_final(&j->r);
-	} else {
+	else
 		j->rc = repl_step(&j->r);
+}
+
+static void
+ship_run(struct pool_item *it)
+{
+	struct shipjob *k = (struct shipjob *)it;
+
+	if (k->kind == JOB_FINAL) {
+		/* The final sync must end: bounded retries, and only a
+		 * second signal cuts them short. */
+		k->s->max_retries = FINAL_RETRIES;
+		k->s->stop = &stop_finals;
+		k->left = shipper_final(k->s);
+	} else {
+		shipper_step(k->s);
 	}
 }
 
@@ -162,6 +252,16 @@ add_job(struct loop *L, const struct cfg_db *db, const struct cfg_s3 *s3)
 	j->due_ms = mono_ms();		/* the first sync: at once */
 	j->nd.path = j->r.path;
 	j->nd.synced_ms = j->due_ms;
+	j->step_synced_ms = j->due_ms;
+	j->ships = xcalloc(j->r.nships, sizeof(*j->ships));
+	for (size_t i = 0; i < j->r.nships; i++) {
+		j->ships[i].item.run = ship_run;
+		j->ships[i].owner = j;
+		j->ships[i].s = &j->r.ships[i];
+		j->ships[i].synced_ms = j->due_ms;
+		/* After the database's first step publishes. */
+		j->ships[i].due_ms = INT64_MAX;
+	}
 	if (L->n == L->cap) {
 		L->cap = L->cap ? L->cap * 2 : 16;
 		L->jobs = xreallocarray(L->jobs, L->cap, sizeof(*L->jobs));
@@ -179,6 +279,7 @@ free_job(struct loop *L, size_t i)
 	if (j->lock_watch == 1)
 		watch_remove_file(L->watch, j);
 	repl_release(&j->r);
+	free(j->ships);
 	free(j);
 	L->jobs[i] = L->jobs[--L->n];
 }
@@ -193,12 +294,62 @@ dispatch(struct loop *L, struct dbjob *j, enum job_kind kind)
 	pool_submit(L->pool, &j->item);
 }
 
+static void
+dispatch_ship(struct loop *L, struct shipjob *k, enum job_kind kind)
+{
+	k->kind = kind;
+	k->busy = 1;
+	k->dirty = 0;
+	pool_submit(L->pool, &k->item);
+}
+
+/* The database's step may have captured: its replicas ship it now,
+ * except those backing off after a failure (their timer stands). */
+static void
+kick_ships(struct dbjob *j)
+{
+	int64_t now = mono_ms();
+
+	for (size_t i = 0; i < j->r.nships; i++) {
+		struct shipjob *k = &j->ships[i];
+
+		if (k->busy)
+			k->dirty = 1;
+		else if (!k->failing && now < k->due_ms)
+			k->due_ms = now;
+	}
+}
+
+/* Readiness and lag for systemd: the database's and its replicas'. */
+static void
+update_nd(struct dbjob *j)
+{
+	j->nd.synced = j->step_synced;
+	j->nd.failing = j->step_failing;
+	j->nd.synced_ms = j->step_synced_ms;
+	j->nd.pending_pct = 0;
+	for (size_t i = 0; i < j->r.nships; i++) {
+		const struct shipjob *k = &j->ships[i];
+		/* An atomic the step writes: safe to read here. */
+		uint64_t pend = atomic_load_explicit(&k->s->st.pending_bytes,
+		    memory_order_relaxed), max = j->r.cfg.max_pending;
+		int pct = max == 0 ? 0 : pend >= max ? 100 : (int)(pend * 100 / max);
+
+		if (pct > j->nd.pending_pct)
+			j->nd.pending_pct = pct;
+		j->nd.synced = j->nd.synced && k->synced;
+		j->nd.failing = j->nd.failing || k->failing;
+		if (k->synced_ms < j->nd.synced_ms)
+			j->nd.synced_ms = k->synced_ms;
+	}
+}
+
 /* The WAL changed: run no sooner than one sync interval after the last
  * start, which is what batches a busy writer's commits. */
 static void
 mark_dirty(struct dbjob *j)
 {
-	int64_t at = j->started_ms + j->r.cfg.sync_interval_ms, now = mono_ms();
+	int64_t at = j->started_ms + event_delay_ms(j), now = mono_ms();
 
 	j->dirty = 1;
 	if (at < now)
@@ -290,6 +441,71 @@ lock_wait(struct loop *L, struct dbjob *j, int64_t next)
 	return next;
 }
 
+/* The last part of a database's final sync: every replica's is over. */
+static void
+finish_final(struct loop *L, struct dbjob *j)
+{
+	uint64_t left = j->left;
+
+	if (j->final_done || j->busy || !j->captured_final)
+		return;
+	for (size_t i = 0; i < j->r.nships; i++) {
+		if (j->ships[i].busy || !j->ships[i].final_done)
+			return;
+		left += j->ships[i].left;
+	}
+	repl_final_end(&j->r);
+	j->final_done = 1;
+	L->left += left;
+	L->incomplete += left > 0;
+}
+
+/* Has every replica of the database synced once (and the step)? */
+static void
+note_first_sync(struct dbjob *j)
+{
+	update_nd(j);
+	if (!j->synced && j->nd.synced && !j->nd.waiting) {
+		j->synced = 1;
+		log_db(LOG_DEBUG, j->r.path, "first sync done");
+	}
+}
+
+/* A replica's pass or final sync came back from the pool. */
+static void
+on_ship_done(struct loop *L, struct shipjob *k)
+{
+	struct dbjob *j = k->owner;
+	int64_t next;
+
+	k->busy = 0;
+	if (k->kind == JOB_FINAL) {
+		k->final_done = 1;
+		finish_final(L, j);
+		return;
+	}
+	/* Read after the worker is done with it (the pool's lock orders it). */
+	k->synced = k->s->synced;
+	k->failing = k->s->failing;
+	k->synced_ms = k->s->synced_ms;
+	note_first_sync(j);
+	if (k->s->asked_newgen || (k->s->released && (j->busy ||
+	    j->r.ckpt_held))) {
+		/* A new generation asked for, or a checkpoint that waited for
+		 * the snapshot read: the database's step runs again. */
+		if (j->busy)
+			j->dirty = 1;
+		else
+			j->due_ms = mono_ms();
+	}
+	k->s->asked_newgen = 0;
+	k->s->released = 0;
+	next = shipper_next_timer_ms(k->s);
+	if (k->dirty && !k->failing)
+		next = mono_ms();
+	k->due_ms = next;
+}
+
 /* A step or final sync came back from the pool. */
 static void
 on_done(struct loop *L, struct dbjob *j)
@@ -298,24 +514,21 @@ on_done(struct loop *L, struct dbjob *j)
 
 	j->busy = 0;
 	if (j->kind == JOB_FINAL) {
-		j->final_done = 1;
-		L->left += j->left;
-		L->incomplete += j->left > 0;
+		j->captured_final = 1;
+		finish_final(L, j);
 		return;
 	}
 	/* Read after the worker is done with it (the pool's lock orders it). */
-	j->nd.synced = j->r.synced;
-	j->nd.failing = j->r.failing;
-	j->nd.synced_ms = j->r.synced_ms;
 	j->nd.waiting = (int)j->r.waiting;
-	if (j->rc == LSC_OK && !j->synced && !j->nd.waiting) {
-		j->synced = 1;
-		log_db(LOG_DEBUG, j->r.path, "first sync done");
-	}
+	j->step_synced = j->r.synced;
+	j->step_failing = j->r.failing;
+	j->step_synced_ms = j->r.synced_ms;
+	note_first_sync(j);
+	kick_ships(j);
 	next = repl_next_timer_ms(&j->r);
 	if (j->dirty) {
 		int64_t at = j->nd.waiting ? mono_ms() :
-		    j->started_ms + j->r.cfg.sync_interval_ms;
+		    j->started_ms + event_delay_ms(j);
 
 		if (at < next)
 			next = at;
@@ -378,17 +591,36 @@ same_s3(const struct cfg_s3 *a, const struct cfg_s3 *b)
 	    a->max_retries == b->max_retries;
 }
 
+/* The same replicas, in the same order, with the same settings. */
+static int
+same_replicas(const struct repl *a, const struct cfg_db *b,
+    const struct cfg_s3 *b3)
+{
+	if (a->nships != b->nreplicas)
+		return 0;
+	for (size_t i = 0; i < a->nships; i++) {
+		const struct shipper *s = &a->ships[i];
+		struct cfg_s3 merged;
+		int same;
+
+		cfg_s3_init(&merged);
+		cfg_replica_s3(b, &b->replicas[i], b3, &merged);
+		same = same_str(s->name, b->replicas[i].name) &&
+		    same_str(s->url, b->replicas[i].url) &&
+		    same_s3(&s->s3, &merged);
+		cfg_s3_release(&merged);
+		if (!same)
+			return 0;
+	}
+	return 1;
+}
+
 /* Would a database configured as `b` (under [s3] `b3`) run exactly as
  * the running `a` does?  Then a reload leaves it alone. */
 static int
 same_db(const struct repl *a, const struct cfg_db *b, const struct cfg_s3 *b3)
 {
-	struct cfg_s3 merged;
-	int same;
-
-	cfg_s3_init(&merged);
-	cfg_s3_merge(&b->s3, b3, &merged);
-	same = same_str(a->cfg.replica, b->replica) &&
+	return same_replicas(a, b, b3) &&
 	    same_str(a->cfg.meta_path, b->meta_path) &&
 	    a->cfg.sync_interval_ms == b->sync_interval_ms &&
 	    a->cfg.snapshot_interval_ms == b->snapshot_interval_ms &&
@@ -401,10 +633,7 @@ same_db(const struct repl *a, const struct cfg_db *b, const struct cfg_s3 *b3)
 	    a->cfg.nage_recipients == b->nage_recipients &&
 	    (b->nage_recipients == 0 || memcmp(a->cfg.age_recipients,
 	    b->age_recipients, b->nage_recipients * AGE_KEY_LEN) == 0) &&
-	    same_str(a->cfg.age_identity_file, b->age_identity_file) &&
-	    same_s3(&a->s3, &merged);
-	cfg_s3_release(&merged);
-	return same;
+	    same_str(a->cfg.age_identity_file, b->age_identity_file);
 }
 
 /* SIGHUP: databases added start, removed ones get a final sync and go,
@@ -608,11 +837,30 @@ schedule(struct loop *L)
 
 	for (size_t i = 0; i < L->n; i++) {
 		struct dbjob *j = L->jobs[i];
+		int final = L->stopping || j->removing;
 
+		for (size_t k = 0; k < j->r.nships; k++) {
+			struct shipjob *sk = &j->ships[k];
+
+			if (sk->busy)
+				continue;
+			if (final) {
+				/* After the database's final capture. */
+				if (j->captured_final && !sk->final_done)
+					dispatch_ship(L, sk, JOB_FINAL);
+				continue;
+			}
+			if (sk->due_ms <= now) {
+				sk->due_ms = INT64_MAX;
+				dispatch_ship(L, sk, JOB_STEP);
+			} else if (sk->due_ms < wake) {
+				wake = sk->due_ms;
+			}
+		}
 		if (j->busy)
 			continue;
-		if (L->stopping || j->removing) {
-			if (!j->final_done)
+		if (final) {
+			if (!j->captured_final)
 				dispatch(L, j, JOB_FINAL);
 			continue;
 		}
@@ -629,9 +877,13 @@ schedule(struct loop *L)
 static int
 all_final(const struct loop *L)
 {
-	for (size_t i = 0; i < L->n; i++)
+	for (size_t i = 0; i < L->n; i++) {
 		if (L->jobs[i]->busy || !L->jobs[i]->final_done)
 			return 0;
+		for (size_t k = 0; k < L->jobs[i]->r.nships; k++)
+			if (L->jobs[i]->ships[k].busy)
+				return 0;
+	}
 	return 1;
 }
 
@@ -718,16 +970,22 @@ loop_run(struct lsc_config *cfg, const struct loop_opts *o)
 		notify_tick(&L, now);
 		if (notify_wake_ms() < wake)
 			wake = notify_wake_ms();
-		if (L.watch_rearm_ms != 0 && now >= L.watch_rearm_ms) {
-			struct epoll_event ev = {
-				.events = EPOLLIN | EPOLLONESHOT,
-				.data.fd = watch_fd(L.watch),
-			};
+		if (L.watch_rearm_ms != 0) {
+			int64_t at = watch_matters_ms(&L);
 
-			epoll_ctl(L.epfd, EPOLL_CTL_MOD, ev.data.fd, &ev);
-			L.watch_rearm_ms = 0;
-		} else if (L.watch_rearm_ms != 0 && L.watch_rearm_ms < wake) {
-			wake = L.watch_rearm_ms;
+			if (at < L.watch_rearm_ms)
+				at = L.watch_rearm_ms;	/* the pause, at least */
+			if (now >= at) {
+				struct epoll_event ev = {
+					.events = EPOLLIN | EPOLLONESHOT,
+					.data.fd = watch_fd(L.watch),
+				};
+
+				epoll_ctl(L.epfd, EPOLL_CTL_MOD, ev.data.fd, &ev);
+				L.watch_rearm_ms = 0;
+			} else if (at < wake) {
+				wake = at;
+			}
 		}
 		timeout = wake == INT64_MAX ? -1 :
 		    wake - now > 3600000 ? 3600000 : wake - now < 0 ? 0 :
@@ -747,7 +1005,10 @@ loop_run(struct lsc_config *cfg, const struct loop_opts *o)
 				while (it != NULL) {
 					struct pool_item *next = it->next;
 
-					on_done(&L, (struct dbjob *)it);
+					if (it->run == ship_run)
+						on_ship_done(&L, (struct shipjob *)it);
+					else
+						on_done(&L, (struct dbjob *)it);
 					it = next;
 				}
 				reap_removed(&L);

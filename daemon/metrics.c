@@ -14,10 +14,12 @@
  * no hooks; the endpoint serves one small GET, and a hand-written HTTP
  * server would be more code to get right than the rest of this file.
  *
- * Consistency: one scrape first copies every database's stats (atomic
- * loads, the position under its lock) into an array, then writes the
- * families from that copy, so the samples of one database agree with
- * each other across families.
+ * Consistency: one scrape first copies every database's and every
+ * replica's stats (atomic loads, the position under its lock) into
+ * arrays, then writes the families from that copy, so the samples of one
+ * database agree with each other across families.  Families about what a
+ * replica holds carry a `replica` label (its name) beside `db`; those
+ * about the database itself (checkpoints, generations, waits) only `db`.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -91,12 +93,18 @@ metrics_remove(struct repl *r)
 /* One database's numbers, copied at the start of a scrape. */
 struct snap {
 	const char	*path;		/* the config's; valid under reg_lock */
-	uint64_t	 wal_bytes, wal_frames, segments, snapshots, snapshot_bytes;
-	uint64_t	 generations, sync_errors;
+	uint64_t	 generations;
 	uint64_t	 checkpoints[4];
-	int64_t		 last_sync_ns, pending_since_ns;
 	int		 waiting;	/* enum repl_wait */
 	char		 gen[GEN_ID_LEN + 1];
+};
+
+/* One replica's. */
+struct rsnap {
+	const char	*path, *name;	/* the config's; valid under reg_lock */
+	uint64_t	 wal_bytes, wal_frames, segments, snapshots, snapshot_bytes;
+	uint64_t	 sync_errors, pending_bytes, let_go;
+	int64_t		 last_sync_ns, pending_since_ns;
 	uint32_t	 index;
 	uint64_t	 offset;
 };
@@ -107,26 +115,39 @@ static void
 take_snap(struct repl *r, struct snap *s)
 {
 	s->path = r->path;
-	s->wal_bytes = LOAD(&r->st.wal_bytes);
-	s->wal_frames = LOAD(&r->st.wal_frames);
-	s->segments = LOAD(&r->st.segments);
-	s->snapshots = LOAD(&r->st.snapshots);
-	s->snapshot_bytes = LOAD(&r->st.snapshot_bytes);
 	s->generations = LOAD(&r->st.generations);
-	s->sync_errors = LOAD(&r->st.sync_errors);
 	for (int m = 0; m < 4; m++)
 		s->checkpoints[m] = LOAD(&r->st.checkpoints[m]);
-	s->last_sync_ns = LOAD(&r->st.last_sync_ns);
-	s->pending_since_ns = LOAD(&r->st.pending_since_ns);
 	s->waiting = LOAD(&r->st.waiting);
 	pthread_mutex_lock(&r->st.lock);
 	memcpy(s->gen, r->st.gen, sizeof(s->gen));
-	s->index = r->st.index;
-	s->offset = r->st.offset;
 	pthread_mutex_unlock(&r->st.lock);
 }
 
-/* Per-database counters that are a plain field of struct snap. */
+static void
+take_rsnap(struct repl *r, struct shipper *sh, struct rsnap *s)
+{
+	struct shipper_stats *st = &sh->st;
+
+	s->path = r->path;
+	s->name = sh->name;
+	s->wal_bytes = LOAD(&st->wal_bytes);
+	s->wal_frames = LOAD(&st->wal_frames);
+	s->segments = LOAD(&st->segments);
+	s->snapshots = LOAD(&st->snapshots);
+	s->snapshot_bytes = LOAD(&st->snapshot_bytes);
+	s->sync_errors = LOAD(&st->sync_errors);
+	s->pending_bytes = LOAD(&st->pending_bytes);
+	s->let_go = LOAD(&st->let_go);
+	s->last_sync_ns = LOAD(&st->last_sync_ns);
+	s->pending_since_ns = LOAD(&st->pending_since_ns);
+	pthread_mutex_lock(&st->lock);
+	s->index = st->index;
+	s->offset = st->offset;
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Per-replica counters that are a plain field of struct rsnap. */
 static const struct {
 	const char	*name;
 	const char	*help;
@@ -134,25 +155,22 @@ static const struct {
 } plain[] = {
 	{ "litestream_c_wal_bytes_shipped_total",
 	    "WAL bytes uploaded to the replica (before compression).",
-	    offsetof(struct snap, wal_bytes) },
+	    offsetof(struct rsnap, wal_bytes) },
 	{ "litestream_c_wal_frames_shipped_total",
 	    "WAL frames uploaded to the replica.",
-	    offsetof(struct snap, wal_frames) },
+	    offsetof(struct rsnap, wal_frames) },
 	{ "litestream_c_wal_segments_shipped_total",
 	    "WAL segment objects written to the replica.",
-	    offsetof(struct snap, segments) },
+	    offsetof(struct rsnap, segments) },
 	{ "litestream_c_sync_errors_total",
 	    "Sync passes that failed (each is retried).",
-	    offsetof(struct snap, sync_errors) },
-	{ "litestream_c_generations_total",
-	    "Generations started by this process.",
-	    offsetof(struct snap, generations) },
+	    offsetof(struct rsnap, sync_errors) },
 	{ "litestream_c_snapshots_total",
 	    "Snapshots written to the replica.",
-	    offsetof(struct snap, snapshots) },
+	    offsetof(struct rsnap, snapshots) },
 	{ "litestream_c_snapshot_bytes_total",
 	    "Database bytes written as snapshots (before compression).",
-	    offsetof(struct snap, snapshot_bytes) },
+	    offsetof(struct rsnap, snapshot_bytes) },
 };
 
 /* The checkpoint modes reported (the daemon never runs FULL). */
@@ -194,20 +212,33 @@ label_value(struct buf *b, const char *v, struct lsc_err *err)
 
 /* `name{db="path"` : the caller adds more labels, "} " and the value. */
 static int
-db_sample(struct buf *b, const char *name, const struct snap *s,
+db_sample(struct buf *b, const char *name, const char *path,
     struct lsc_err *err)
 {
 	int rc = buf_appendf(b, err, "%s{db=\"", name);
 
 	if (rc == LSC_OK)
-		rc = label_value(b, s->path, err);
+		rc = label_value(b, path, err);
 	if (rc == LSC_OK)
 		rc = buf_append(b, "\"", 1, err);
 	return rc;
 }
 
+/* `name{db="path",replica="name"` (replica names need no escaping:
+ * config.c allows letters, digits, '-' and '_'). */
 static int
-render_dbs(struct buf *b, const struct snap *v, size_t n, int64_t now,
+rep_sample(struct buf *b, const char *name, const struct rsnap *s,
+    struct lsc_err *err)
+{
+	int rc = db_sample(b, name, s->path, err);
+
+	if (rc == LSC_OK)
+		rc = buf_appendf(b, err, ",replica=\"%s\"", s->name);
+	return rc;
+}
+
+static int
+render_replicas(struct buf *b, const struct rsnap *v, size_t n, int64_t now,
     struct lsc_err *err)
 {
 	int rc;
@@ -220,25 +251,9 @@ render_dbs(struct buf *b, const struct snap *v, size_t n, int64_t now,
 			uint64_t x = *(const uint64_t *)(const void *)
 			    ((const char *)&v[i] + plain[f].off);
 
-			if ((rc = db_sample(b, plain[f].name, &v[i], err)) != LSC_OK ||
+			if ((rc = rep_sample(b, plain[f].name, &v[i], err)) != LSC_OK ||
 			    (rc = buf_appendf(b, err, "} %llu\n",
 			    (unsigned long long)x)) != LSC_OK)
-				return rc;
-		}
-	}
-
-	if ((rc = head(b, "litestream_c_checkpoints_total", "counter",
-	    "Checkpoints run by the daemon, by SQLite checkpoint mode.",
-	    err)) != LSC_OK)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		for (size_t m = 0; m < sizeof(ckpt_modes) / sizeof(ckpt_modes[0]);
-		    m++) {
-			if ((rc = db_sample(b, "litestream_c_checkpoints_total",
-			    &v[i], err)) != LSC_OK ||
-			    (rc = buf_appendf(b, err, ",mode=\"%s\"} %llu\n",
-			    ckpt_modes[m].label, (unsigned long long)
-			    v[i].checkpoints[ckpt_modes[m].mode])) != LSC_OK)
 				return rc;
 		}
 	}
@@ -251,7 +266,7 @@ render_dbs(struct buf *b, const struct snap *v, size_t n, int64_t now,
 		int64_t lag = v[i].pending_since_ns == 0 ? 0 :
 		    now - v[i].pending_since_ns;
 
-		if ((rc = db_sample(b, "litestream_c_replication_lag_seconds",
+		if ((rc = rep_sample(b, "litestream_c_replication_lag_seconds",
 		    &v[i], err)) != LSC_OK ||
 		    (rc = buf_appendf(b, err, "} %.3f\n",
 		    lag > 0 ? (double)lag / 1e9 : 0.0)) != LSC_OK)
@@ -263,11 +278,92 @@ render_dbs(struct buf *b, const struct snap *v, size_t n, int64_t now,
 	    err)) != LSC_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = db_sample(b, "litestream_c_last_sync_timestamp_seconds",
+		if ((rc = rep_sample(b, "litestream_c_last_sync_timestamp_seconds",
 		    &v[i], err)) != LSC_OK ||
 		    (rc = buf_appendf(b, err, "} %.3f\n",
 		    (double)v[i].last_sync_ns / 1e9)) != LSC_OK)
 			return rc;
+	}
+
+	if ((rc = head(b, "litestream_c_replica_pending_bytes", "gauge",
+	    "Bytes of the local shadow WAL kept for the replica: what it "
+	    "lacks.", err)) != LSC_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = rep_sample(b, "litestream_c_replica_pending_bytes",
+		    &v[i], err)) != LSC_OK ||
+		    (rc = buf_appendf(b, err, "} %llu\n",
+		    (unsigned long long)v[i].pending_bytes)) != LSC_OK)
+			return rc;
+	}
+
+	if ((rc = head(b, "litestream_c_replica_pending_released", "gauge",
+	    "1 when max-pending was reached and the bytes the replica lacked "
+	    "were let go (on-pending-full = release): a new generation "
+	    "starts when it is back.", err)) != LSC_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = rep_sample(b, "litestream_c_replica_pending_released",
+		    &v[i], err)) != LSC_OK ||
+		    (rc = buf_appendf(b, err, "} %llu\n",
+		    (unsigned long long)v[i].let_go)) != LSC_OK)
+			return rc;
+	}
+
+	if ((rc = head(b, "litestream_c_replica_wal_index", "gauge",
+	    "WAL index of the replica's position in the generation.",
+	    err)) != LSC_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = rep_sample(b, "litestream_c_replica_wal_index", &v[i],
+		    err)) != LSC_OK ||
+		    (rc = buf_appendf(b, err, "} %lu\n",
+		    (unsigned long)v[i].index)) != LSC_OK)
+			return rc;
+	}
+
+	if ((rc = head(b, "litestream_c_replica_wal_offset_bytes", "gauge",
+	    "Byte offset of the replica's position in its WAL index.",
+	    err)) != LSC_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = rep_sample(b, "litestream_c_replica_wal_offset_bytes",
+		    &v[i], err)) != LSC_OK ||
+		    (rc = buf_appendf(b, err, "} %llu\n",
+		    (unsigned long long)v[i].offset)) != LSC_OK)
+			return rc;
+	}
+	return LSC_OK;
+}
+
+static int
+render_dbs(struct buf *b, const struct snap *v, size_t n, struct lsc_err *err)
+{
+	int rc;
+
+	if ((rc = head(b, "litestream_c_generations_total", "counter",
+	    "Generations started by this process.", err)) != LSC_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = db_sample(b, "litestream_c_generations_total", v[i].path,
+		    err)) != LSC_OK || (rc = buf_appendf(b, err, "} %llu\n",
+		    (unsigned long long)v[i].generations)) != LSC_OK)
+			return rc;
+
+	if ((rc = head(b, "litestream_c_checkpoints_total", "counter",
+	    "Checkpoints run by the daemon, by SQLite checkpoint mode.",
+	    err)) != LSC_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t m = 0; m < sizeof(ckpt_modes) / sizeof(ckpt_modes[0]);
+		    m++) {
+			if ((rc = db_sample(b, "litestream_c_checkpoints_total",
+			    v[i].path, err)) != LSC_OK ||
+			    (rc = buf_appendf(b, err, ",mode=\"%s\"} %llu\n",
+			    ckpt_modes[m].label, (unsigned long long)
+			    v[i].checkpoints[ckpt_modes[m].mode])) != LSC_OK)
+				return rc;
+		}
 	}
 
 	/* One sample per reason, 0 or 1, so each series exists from the
@@ -278,11 +374,11 @@ render_dbs(struct buf *b, const struct snap *v, size_t n, int64_t now,
 	    "replicates it).", err)) != LSC_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = db_sample(b, "litestream_c_db_waiting", &v[i],
+		if ((rc = db_sample(b, "litestream_c_db_waiting", v[i].path,
 		    err)) != LSC_OK ||
 		    (rc = buf_appendf(b, err, ",reason=\"database\"} %d\n",
 		    v[i].waiting == REPL_WAIT_FILE)) != LSC_OK ||
-		    (rc = db_sample(b, "litestream_c_db_waiting", &v[i],
+		    (rc = db_sample(b, "litestream_c_db_waiting", v[i].path,
 		    err)) != LSC_OK ||
 		    (rc = buf_appendf(b, err, ",reason=\"lock\"} %d\n",
 		    v[i].waiting == REPL_WAIT_LOCK)) != LSC_OK)
@@ -295,34 +391,10 @@ render_dbs(struct buf *b, const struct snap *v, size_t n, int64_t now,
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].gen[0] == '\0')
 			continue;	/* not opened yet */
-		if ((rc = db_sample(b, "litestream_c_generation_info", &v[i],
+		if ((rc = db_sample(b, "litestream_c_generation_info", v[i].path,
 		    err)) != LSC_OK ||
 		    (rc = buf_appendf(b, err, ",generation=\"%s\"} 1\n",
 		    v[i].gen)) != LSC_OK)
-			return rc;
-	}
-
-	if ((rc = head(b, "litestream_c_replica_wal_index", "gauge",
-	    "WAL index of the replica's position in the generation.",
-	    err)) != LSC_OK)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = db_sample(b, "litestream_c_replica_wal_index", &v[i],
-		    err)) != LSC_OK ||
-		    (rc = buf_appendf(b, err, "} %lu\n",
-		    (unsigned long)v[i].index)) != LSC_OK)
-			return rc;
-	}
-
-	if ((rc = head(b, "litestream_c_replica_wal_offset_bytes", "gauge",
-	    "Byte offset of the replica's position in its WAL index.",
-	    err)) != LSC_OK)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = db_sample(b, "litestream_c_replica_wal_offset_bytes",
-		    &v[i], err)) != LSC_OK ||
-		    (rc = buf_appendf(b, err, "} %llu\n",
-		    (unsigned long long)v[i].offset)) != LSC_OK)
 			return rc;
 	}
 	return LSC_OK;
@@ -361,23 +433,33 @@ int
 metrics_render(struct buf *out, struct lsc_err *err)
 {
 	struct snap *v;
-	size_t n;
+	struct rsnap *rv;
+	size_t n, nr = 0;
 	int rc;
 
 	pthread_mutex_lock(&reg_lock);
 	n = nreg;
 	v = xcalloc(n ? n : 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		take_snap(reg[i], &v[i]);
+		nr += reg[i]->nships;
+	}
+	rv = xcalloc(nr ? nr : 1, sizeof(*rv));
+	for (size_t i = 0, k = 0; i < n; i++)
+		for (size_t j = 0; j < reg[i]->nships; j++)
+			take_rsnap(reg[i], &reg[i]->ships[j], &rv[k++]);
 	rc = head(out, "litestream_c_databases", "gauge",
 	    "Databases being replicated.", err);
 	if (rc == LSC_OK)
 		rc = buf_appendf(out, err, "litestream_c_databases %zu\n", n);
 	if (rc == LSC_OK)
-		rc = render_dbs(out, v, n, now_ns(), err);
-	/* The paths in v belong to the repls: done with them now. */
+		rc = render_replicas(out, rv, nr, now_ns(), err);
+	if (rc == LSC_OK)
+		rc = render_dbs(out, v, n, err);
+	/* The strings in v and rv belong to the repls: done with them now. */
 	pthread_mutex_unlock(&reg_lock);
 	free(v);
+	free(rv);
 	if (rc == LSC_OK)
 		rc = render_s3(out, err);
 	return rc;

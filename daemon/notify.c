@@ -183,7 +183,7 @@ void
 notify_update(const struct notify_db *dbs, size_t n, int64_t now_ms)
 {
 	char line[STATUS_MAX], wait[STATUS_MAX / 2] = "";
-	const struct notify_db *worst = NULL, *waiter = NULL;
+	const struct notify_db *worst = NULL, *waiter = NULL, *pending = NULL;
 	int64_t worst_ms = -1;
 	size_t synced = 0, failing = 0, waiting = 0, starting = 0;
 
@@ -214,6 +214,17 @@ notify_update(const struct notify_db *dbs, size_t n, int64_t now_ms)
 		snprintf(wait, sizeof(wait), ", %zu waiting (%s: %s)", waiting,
 		    waiter->path, waiter->waiting == 2 ? "another process "
 		    "replicates it" : "no database yet");
+	/* A replica that lags towards max-pending (repl.c bound_pending). */
+	for (size_t i = 0; i < n; i++)
+		if (dbs[i].pending_pct >= 50 &&
+		    (pending == NULL || dbs[i].pending_pct > pending->pending_pct))
+			pending = &dbs[i];
+	if (pending != NULL) {
+		size_t len = strlen(wait);
+
+		snprintf(wait + len, sizeof(wait) - len, ", %s: a replica holds "
+		    "%d%% of max-pending", pending->path, pending->pending_pct);
+	}
 	/* Whole seconds, so the line (and a datagram) changes at most once a
 	 * second while a database falls behind, and never while all is well. */
 	if (synced + waiting < n && !nt.ready_sent) {

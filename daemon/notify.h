@@ -36,6 +36,8 @@ struct notify_db {
 	int		 failing;	/* the last step failed */
 	int64_t		 synced_ms;	/* mono_ms() at the start of the last
 					 * successful step (or of the first) */
+	int		 pending_pct;	/* the most of max-pending a replica
+					 * holds back, in percent */
 	int		 waiting;	/* enum repl_wait: 1 no database file
 					 * yet, 2 another process's; neither
 					 * holds READY back, and its lag is 0 */

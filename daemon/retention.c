@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Retention: every `retention-check-interval`, list the replica's
+ * Retention, per replica: every `retention-check-interval`, list its
  * generations/ tree once, plan (daemon/retention.h has the rules), and
  * delete what the plan says, in its order.  Old generations, snapshots
  * and WAL segments go; the newest snapshot and its whole chain to the
@@ -20,7 +20,7 @@
  * second, which makes objects look up to 1 s older); it costs only one
  * superseded chain kept an hour longer.
  *
- * Steady state issues no LIST: this runs only from repl_step() when
+ * Steady state issues no LIST: this runs only from shipper_step() when
  * next_retention_ms is due, which it then moves one interval ahead.
  */
 #include <inttypes.h>
@@ -41,8 +41,9 @@ repl_retention_interval_ms(const struct cfg_db *cfg)
 }
 
 int
-repl_retention(struct repl *r, struct lsc_err *err)
+shipper_retention(struct shipper *s, struct lsc_err *err)
 {
+	struct repl *r = s->r;
 	struct replica_list l = { 0 };
 	struct ret_opts o;
 	struct ret_plan p;
@@ -55,13 +56,13 @@ repl_retention(struct repl *r, struct lsc_err *err)
 	o.now_ns = now_ns();
 	o.retention_ns = r->cfg.retention_ms * 1000000;
 	o.grace_ns = r->cfg.retention_grace_ms * 1000000;
-	o.current_gen = layout_gen_valid(r->sh.gen) ? r->sh.gen : NULL;
-	if ((rc = replica_list(r->replica, "generations/", &l, err)) != LSC_OK)
+	o.current_gen = layout_gen_valid(s->gen) ? s->gen : NULL;
+	if ((rc = replica_list(s->replica, "generations/", &l, err)) != LSC_OK)
 		return rc;
 	ret_plan_make(&l, &o, &p);
-	if (p.snapshot_needed && r->db != NULL) {
+	if (p.snapshot_needed && o.current_gen != NULL) {
 		/* It supersedes the old chain, which then waits out the grace. */
-		if ((rc = repl_snapshot(r, err)) != LSC_OK)
+		if ((rc = ship_snapshot(s, err)) != LSC_OK)
 			goto out;
 		snap = 1;
 	}
@@ -72,15 +73,15 @@ repl_retention(struct repl *r, struct lsc_err *err)
 	k = p.keys;
 	for (int i = 0; i < 3 && rc == LSC_OK; i++) {
 		if (part[i] > 0)
-			rc = replica_delete(r->replica, k, part[i], err);
+			rc = replica_delete(s->replica, k, part[i], err);
 		k += part[i];
 	}
 	if (rc != LSC_OK)
 		goto out;
-	log_db(LOG_INFO, r->path, "retention\tgenerations_deleted=%zu "
+	log_db(LOG_INFO, r->path, "retention\treplica=%s generations_deleted=%zu "
 	    "snapshots_deleted=%zu segments_deleted=%zu deferred=%zu "
 	    "snapshots_kept=%zu segments_kept=%zu snapshot_taken=%d ms=%" PRId64,
-	    p.gens_deleted, p.snapshots_deleted, p.segments_deleted, p.deferred,
+	    s->name, p.gens_deleted, p.snapshots_deleted, p.segments_deleted, p.deferred,
 	    p.snapshots_kept, p.segments_kept, snap, mono_ms() - t0);
 out:
 	ret_plan_release(&p);

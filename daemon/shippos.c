@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The local record of what the replica holds (see shippos.h) and the
- * replica position learnt from it; the daemon's only reader of object
- * contents is the fallback here.
+ * The local record of what a replica holds (see shippos.h) and the
+ * position learnt from it; the daemon's only reader of object contents
+ * is the fallback here.  Each replica (struct shipper) has its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,25 +19,26 @@
 #include "common/xmalloc.h"
 #include "daemon/repl.h"
 
-#define RECORD_NAME	"lsc-shipped"
 #define RECORD_MAGIC	"litestream-c shipped 1"
 #define RECORD_MAX	1024
 
 /* The config's encryption, as the record names it. */
 static void
-config_enc(const struct repl *r, char out[AGE_FINGERPRINT_LEN + 1])
+config_enc(const struct shipper *s, char out[AGE_FINGERPRINT_LEN + 1])
 {
-	if (r->cfg.nage_recipients == 0)
+	const struct cfg_db *cfg = &s->r->cfg;
+
+	if (cfg->nage_recipients == 0)
 		snprintf(out, AGE_FINGERPRINT_LEN + 1, "none");
 	else
 		age_fingerprint((const unsigned char (*)[AGE_KEY_LEN])
-		    r->cfg.age_recipients, r->cfg.nage_recipients, out);
+		    cfg->age_recipients, cfg->nage_recipients, out);
 }
 
 static char *
-record_path(const struct repl *r)
+record_path(const struct shipper *s)
 {
-	return xasprintf("%s/%s", r->sh.meta_dir, RECORD_NAME);
+	return xasprintf("%s/%s", s->r->meta_dir, s->record);
 }
 
 /* Parse the record; 0 ok, -1 not a whole valid one. */
@@ -80,20 +81,20 @@ parse(const char *text, struct ship_state *s)
 
 /* Read the record once per run; a missing or unreadable one is none. */
 static void
-load(struct repl *r)
+load(struct shipper *sh)
 {
-	struct ship_state *s = &r->ship;
+	struct ship_state *s = &sh->ship;
 	char *path, *text = NULL;
 	size_t len;
 
 	if (s->loaded)
 		return;
 	s->loaded = 1;
-	path = record_path(r);
+	path = record_path(sh);
 	if (fs_read_small(path, RECORD_MAX, &text, &len, NULL) == LSC_OK &&
 	    parse(text, s) != 0) {
-		log_db(LOG_WARN, r->path, "ignoring an unreadable shipped-segment "
-		    "record\tpath=%s", path);
+		log_db(LOG_WARN, sh->r->path, "ignoring an unreadable "
+		    "shipped-segment record\treplica=%s path=%s", sh->name, path);
 		s->gen[0] = '\0';
 		memset(&s->last, 0, sizeof(s->last));
 	}
@@ -107,10 +108,11 @@ load(struct repl *r)
  * fallback covers a missing record.
  */
 static void
-save(struct repl *r)
+save(struct shipper *sh)
 {
-	struct ship_state *s = &r->ship;
-	char *path = record_path(r), *tmp = xasprintf("%s.tmp", path);
+	struct ship_state *s = &sh->ship;
+	mode_t mode = sh->r->file_mode;
+	char *path = record_path(sh), *tmp = xasprintf("%s.tmp", path);
 	char text[RECORD_MAX];
 	int n, fd;
 
@@ -120,8 +122,8 @@ save(struct repl *r)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "segment %08" PRIx32
 		    " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", s->last.index,
 		    s->last.offset, s->last.stored, s->last.end);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, r->sh.file_mode);
-	if (fd < 0 || fchmod(fd, r->sh.file_mode) != 0 ||
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0 || fchmod(fd, mode) != 0 ||
 	    write_full(fd, text, (size_t)n) != 0 || close(fd) != 0 ||
 	    rename(tmp, path) != 0) {
 		int e = errno;
@@ -129,28 +131,28 @@ save(struct repl *r)
 		if (fd >= 0)
 			close(fd);
 		unlink(tmp);
-		log_db(LOG_WARN, r->path, "cannot write the shipped-segment "
-		    "record (a restart may need a new generation)\tpath=%s "
-		    "error=\"%s\"", path, strerror(e));
+		log_db(LOG_WARN, sh->r->path, "cannot write the shipped-segment "
+		    "record (a restart may need a new generation)\treplica=%s "
+		    "path=%s error=\"%s\"", sh->name, path, strerror(e));
 	}
 	free(tmp);
 	free(path);
 }
 
 void
-shippos_object(struct repl *r)
+shippos_object(struct shipper *sh)
 {
-	struct ship_state *s = &r->ship;
+	struct ship_state *s = &sh->ship;
 	char enc[AGE_FINGERPRINT_LEN + 1];
 
-	load(r);
-	config_enc(r, enc);
-	if (strcmp(s->gen, r->sh.gen) == 0 && strcmp(s->enc, enc) == 0)
+	load(sh);
+	config_enc(sh, enc);
+	if (strcmp(s->gen, sh->gen) == 0 && strcmp(s->enc, enc) == 0)
 		return;
-	snprintf(s->gen, sizeof(s->gen), "%s", r->sh.gen);
+	snprintf(s->gen, sizeof(s->gen), "%s", sh->gen);
 	snprintf(s->enc, sizeof(s->enc), "%s", enc);
 	memset(&s->last, 0, sizeof(s->last));
-	save(r);
+	save(sh);
 }
 
 static void
@@ -165,31 +167,31 @@ set_seg(struct ship_seg *g, const char *gen, uint32_t index, uint64_t offset,
 }
 
 void
-shippos_tried(struct repl *r, uint32_t index, uint64_t offset,
+shippos_tried(struct shipper *sh, uint32_t index, uint64_t offset,
     uint64_t stored, uint64_t end)
 {
-	set_seg(&r->ship.tried, r->sh.gen, index, offset, stored, end);
+	set_seg(&sh->ship.tried, sh->gen, index, offset, stored, end);
 }
 
 void
-shippos_shipped(struct repl *r, uint32_t index, uint64_t offset,
+shippos_shipped(struct shipper *sh, uint32_t index, uint64_t offset,
     uint64_t stored, uint64_t end)
 {
-	shippos_object(r);
-	set_seg(&r->ship.last, r->sh.gen, index, offset, stored, end);
-	memset(&r->ship.tried, 0, sizeof(r->ship.tried));
-	save(r);
+	shippos_object(sh);
+	set_seg(&sh->ship.last, sh->gen, index, offset, stored, end);
+	memset(&sh->ship.tried, 0, sizeof(sh->ship.tried));
+	save(sh);
 }
 
 int
-shippos_check_gen(struct repl *r, int shipped, struct lsc_err *err)
+shippos_check_gen(struct shipper *sh, int shipped, struct lsc_err *err)
 {
-	struct ship_state *s = &r->ship;
+	struct ship_state *s = &sh->ship;
 	char enc[AGE_FINGERPRINT_LEN + 1];
 
-	load(r);
-	config_enc(r, enc);
-	if (strcmp(s->gen, r->sh.gen) == 0) {
+	load(sh);
+	config_enc(sh, enc);
+	if (strcmp(s->gen, sh->gen) == 0) {
 		if (strcmp(s->enc, enc) == 0)
 			return LSC_OK;
 		return lsc_seterr(err, LSC_ECORRUPT, 0, "%s", strcmp(s->enc,
@@ -205,7 +207,7 @@ shippos_check_gen(struct repl *r, int shipped, struct lsc_err *err)
 	if (strcmp(enc, "none") == 0)
 		return LSC_OK;
 	return lsc_seterr(err, LSC_ECORRUPT, 0, "no local record that "
-	    "generation %s is encrypted for these age recipients", r->sh.gen);
+	    "generation %s is encrypted for these age recipients", sh->gen);
 }
 
 static int
@@ -222,7 +224,7 @@ struct reader {
 	struct ager	*ar;
 	struct lz4r	*lz;
 	struct age_identities ids;
-	const struct repl *r;
+	const struct shipper *s;
 	uint64_t	 n;
 };
 
@@ -245,12 +247,13 @@ static int
 read_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 {
 	struct reader *rd = ctx;
-	const char *idf = rd->r->cfg.age_identity_file;
+	const struct cfg_db *cfg = &rd->s->r->cfg;
+	const char *idf = cfg->age_identity_file;
 
 	if (rd->age < 0 && len > 0) {
 		rd->age = age_looks_encrypted(data, len);
 		/* Mixed with what the config writes: not this generation. */
-		if (rd->age != (rd->r->cfg.nage_recipients > 0))
+		if (rd->age != (cfg->nage_recipients > 0))
 			return lsc_seterr(err, LSC_ECORRUPT, 0, "the replica's "
 			    "last segment is %s, but the config %s",
 			    rd->age ? "encrypted" : "plain", rd->age ?
@@ -276,21 +279,32 @@ read_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 }
 
 static int
-read_end(struct repl *r, const char *key, uint64_t cap, uint64_t *n,
+read_end(struct shipper *s, const char *key, uint64_t cap, uint64_t *n,
     struct lsc_err *err)
 {
-	struct reader rd = { .age = -1, .r = r };
+	struct reader rd = { .age = -1, .s = s };
 	int rc;
 
 	if ((rd.lz = lz4r_new(count_sink, &rd, cap, err)) == NULL)
 		return err != NULL ? err->code : LSC_EIO;
-	rc = replica_get(r->replica, key, read_sink, &rd, err);
+	rc = replica_get(s->replica, key, read_sink, &rd, err);
 	if (rc == LSC_OK && rd.age == 1)
 		rc = ager_finish(rd.ar, err);
 	if (rc == LSC_OK)
 		rc = lz4r_finish(rd.lz, err);
 	if (rc == LSC_OK)
 		*n = rd.n;
+	else if (lz4r_over_cap(rd.lz)) {
+		/* We shipped it from our shadow WAL: it cannot hold more.  A
+		 * bomb, or a segment someone else wrote; read no further. */
+		lsc_err_clear(err);
+		log_db(LOG_WARN, s->r->path, "the replica's last segment of this "
+		    "generation is not ours\treplica=%s key=%s reason=\"it "
+		    "inflates past the %" PRIu64 " bytes our shadow WAL holds "
+		    "from its offset on\"", s->name, key, cap);
+		rc = lsc_seterr(err, LSC_ECORRUPT, 0, "replica segment '%s' is not "
+		    "ours: it inflates past %" PRIu64 " bytes", key, cap);
+	}
 	ager_free(rd.ar);
 	lz4r_free(rd.lz);
 	age_identities_release(&rd.ids);
@@ -298,30 +312,30 @@ read_end(struct repl *r, const char *key, uint64_t cap, uint64_t *n,
 }
 
 int
-shippos_segment_end(struct repl *r, const char *key, uint32_t index,
+shippos_segment_end(struct shipper *sh, const char *key, uint32_t index,
     uint64_t offset, uint64_t stored, uint64_t cap, uint64_t *end,
     struct lsc_err *err)
 {
-	struct ship_state *s = &r->ship;
+	struct ship_state *s = &sh->ship;
 	uint64_t n = 0;
 	int rc;
 
-	load(r);
-	if (seg_matches(&s->tried, r->sh.gen, index, offset, stored)) {
+	load(sh);
+	if (seg_matches(&s->tried, sh->gen, index, offset, stored)) {
 		/* The commit that "failed" took effect after all. */
 		*end = s->tried.end;
-		shippos_shipped(r, index, offset, stored, s->tried.end);
+		shippos_shipped(sh, index, offset, stored, s->tried.end);
 		return LSC_OK;
 	}
-	if (seg_matches(&s->last, r->sh.gen, index, offset, stored)) {
+	if (seg_matches(&s->last, sh->gen, index, offset, stored)) {
 		*end = s->last.end;
 		return LSC_OK;
 	}
-	log_db(LOG_INFO, r->path, "no local record of the replica's last "
-	    "segment: reading it\tkey=%s", key);
-	if ((rc = read_end(r, key, cap, &n, err)) != LSC_OK)
+	log_db(LOG_INFO, sh->r->path, "no local record of the replica's last "
+	    "segment: reading it\treplica=%s key=%s", sh->name, key);
+	if ((rc = read_end(sh, key, cap, &n, err)) != LSC_OK)
 		return rc;
 	*end = offset + n;
-	shippos_shipped(r, index, offset, stored, *end);
+	shippos_shipped(sh, index, offset, stored, *end);
 	return LSC_OK;
 }

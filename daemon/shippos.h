@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the replica holds, known without reading it: a small local record
+ * What a replica holds, known without reading it: a small local record
  * of the last segment shipped, so that replicate can resume after a
  * restart with only the public age recipients.  (Litestream v0.3 downloads
  * and decrypts the last segment to learn where it ended, so its host
  * needs the private key.)
  *
- * The record is the file <meta dir>/lsc-shipped, with the database's mode:
+ * The record is a file in the meta directory, with the database's mode:
+ * lsc-shipped for the replica of a database that has one, and
+ * lsc-shipped.<name> for each replica of one that has several (a record
+ * is never trusted for another replica than its own: two stores may hold
+ * the same key with the same stored size and still end apart).
+ *
  *
  *	litestream-c shipped 1
  *	generation <16 hex>

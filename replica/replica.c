@@ -128,6 +128,7 @@ replica_list(struct replica *r, const char *prefix, struct replica_list *out,
 		return rc;
 	}
 	replica_list_sort(out);
+	replica_list_dedup(out);
 	return LSC_OK;
 }
 
@@ -166,6 +167,21 @@ replica_list_sort(struct replica_list *l)
 {
 	if (l->n > 1)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_obj);
+}
+
+void
+replica_list_dedup(struct replica_list *l)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (keep > 0 && strcmp(l->v[keep - 1].key, l->v[i].key) == 0) {
+			free(l->v[i].key);
+			continue;
+		}
+		l->v[keep++] = l->v[i];
+	}
+	l->n = keep;
 }
 
 void

@@ -12,7 +12,8 @@
  *  - get streams the whole object into the sink or fails; it never
  *    reports success for a short object.  A missing key is LSC_ENOTFOUND.
  *  - list returns every object under the prefix, sorted by key (never
- *    trust a store's order), with its stored size and modification time.
+ *    trust a store's order), each key once, with its stored size and
+ *    modification time.
  *  - Transient failures are retried inside the back end (S3: up to
  *    `max_retries`, -1 meaning until `stop` is set).
  */
@@ -129,6 +130,9 @@ int	replica_delete(struct replica *r, const char *const *keys, size_t n,
 void	replica_list_add(struct replica_list *l, const char *key, uint64_t size,
 	    int64_t mtime_ns);
 void	replica_list_sort(struct replica_list *l);
+/* Drop repeats of a key from a sorted list (a broken store may list an
+ * object twice, e.g. on two pages); one of them stays. */
+void	replica_list_dedup(struct replica_list *l);
 void	replica_list_free(struct replica_list *l);
 
 #endif

@@ -117,16 +117,8 @@ parse_bool(const char *v)
 	return -1;
 }
 
-struct url_parts {
-	char	*bucket;
-	char	*prefix;
-	char	*endpoint;
-	char	*region;
-	int	 path_style;	/* -1 unset */
-};
-
-static void
-url_parts_release(struct url_parts *u)
+void
+replica_s3_url_release(struct replica_s3_url *u)
 {
 	free(u->bucket);
 	free(u->prefix);
@@ -134,14 +126,18 @@ url_parts_release(struct url_parts *u)
 	free(u->region);
 }
 
-static int
-parse_url(const char *url, struct url_parts *u, struct lsc_err *err)
+int
+replica_s3_parse_url(const char *url, struct replica_s3_url *u,
+    struct lsc_err *err)
 {
 	const char *b = url + 5, *slash, *q;
 	size_t blen;
 
 	memset(u, 0, sizeof(*u));
 	u->path_style = -1;
+	if (strncmp(url, "s3://", 5) != 0)
+		return lsc_seterr(err, LSC_ECONFIG, 0,
+		    "replica URL '%s' must start with s3://", url);
 	q = strchr(b, '?');
 	slash = strchr(b, '/');
 	if (slash != NULL && q != NULL && slash > q)
@@ -242,21 +238,18 @@ replica_s3_open(const char *url, const struct cfg_s3 *s3,
     struct replica **out, struct lsc_err *err)
 {
 	struct cfg_s3 none;
-	struct url_parts u;
+	struct replica_s3_url u;
 	struct s3_config sc;
 	struct s3_replica *r;
 	struct s3_client *c;
 	int rc;
 
-	if (strncmp(url, "s3://", 5) != 0)
-		return lsc_seterr(err, LSC_ECONFIG, 0,
-		    "replica URL '%s' must start with s3://", url);
 	if (s3 == NULL) {
 		cfg_s3_init(&none);
 		s3 = &none;
 	}
-	if ((rc = parse_url(url, &u, err)) != LSC_OK) {
-		url_parts_release(&u);
+	if ((rc = replica_s3_parse_url(url, &u, err)) != LSC_OK) {
+		replica_s3_url_release(&u);
 		return rc;
 	}
 	memset(&sc, 0, sizeof(sc));
@@ -289,7 +282,7 @@ replica_s3_open(const char *url, const struct cfg_s3 *s3,
 	sc.max_retries = s3->max_retries;
 	c = s3_client_new(&sc, err);
 	if (c == NULL) {
-		url_parts_release(&u);
+		replica_s3_url_release(&u);
 		return err ? err->code : LSC_ECONFIG;
 	}
 	if (sc.skip_verify)
@@ -304,7 +297,7 @@ replica_s3_open(const char *url, const struct cfg_s3 *s3,
 	r->prefix = u.prefix;
 	u.prefix = NULL;
 	r->part_size = s3->part_size ? s3->part_size : DEFAULT_PART_SIZE;
-	url_parts_release(&u);
+	replica_s3_url_release(&u);
 	*out = &r->base;
 	return LSC_OK;
 }

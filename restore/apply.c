@@ -28,6 +28,7 @@ apply_init(struct db_apply *a, int fd, const char *spool_dir, const char *gen)
 	a->spool_dir = spool_dir;
 	a->gen = gen;
 	a->cache_mem = APPLY_CACHE_MEM;
+	a->path = "";
 }
 
 void
@@ -56,11 +57,40 @@ apply_snapshot_begin(struct db_apply *a, const char *key)
 	a->snap_len = 0;
 }
 
+/*
+ * The snapshot's SQLite header, once its 100 bytes are in: the magic and
+ * a valid page size, which *ps receives.  Checked as soon as they arrive,
+ * so that a snapshot that is not a database (an LZ4 bomb of zeros, say)
+ * is refused at once, not after all of it was written out.
+ */
+static int
+check_dbhdr(const struct db_apply *a, uint32_t *ps, struct lsc_err *err)
+{
+	uint32_t p;
+
+	if (a->snap_len < SQLITE_HDR_LEN ||
+	    memcmp(a->dbhdr, sqlite_magic, sizeof(sqlite_magic)) != 0)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "snapshot '%s' is not a SQLite database (%s\"SQLite format "
+		    "3\" header)", a->snap_key, a->snap_len < SQLITE_HDR_LEN ?
+		    "shorter than a " : "no ");
+	p = (uint32_t)a->dbhdr[16] << 8 | a->dbhdr[17];
+	if (p == 1)
+		p = 65536;
+	if (p < WAL_MIN_PAGE || p > WAL_MAX_PAGE || (p & (p - 1)) != 0)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "snapshot '%s' has an invalid page size %" PRIu32, a->snap_key,
+		    p);
+	*ps = p;
+	return LSC_OK;
+}
+
 int
 apply_snapshot_feed(void *ctx, const void *data, size_t len,
     struct lsc_err *err)
 {
 	struct db_apply *a = ctx;
+	uint32_t ps;
 	int rc;
 
 	if ((rc = stopped(a, err)) != LSC_OK)
@@ -69,11 +99,28 @@ apply_snapshot_feed(void *ctx, const void *data, size_t len,
 		size_t n = SQLITE_HDR_LEN - a->snap_len;
 
 		memcpy(a->dbhdr + a->snap_len, data, n < len ? n : len);
+		if (len >= n) {
+			a->snap_len += n;	/* for check_dbhdr, undone below */
+			rc = check_dbhdr(a, &ps, err);
+			a->snap_len -= n;
+			if (rc != LSC_OK)
+				return rc;
+		}
+	} else if ((rc = check_dbhdr(a, &ps, err)) != LSC_OK) {
+		return rc;
 	}
+	/* No database is larger than SQLite's largest (2^32 - 2 pages). */
+	if (a->snap_len >= SQLITE_HDR_LEN &&
+	    (a->snap_len + len) / ps > SQLITE_MAX_PAGES)
+		return lsc_seterr(err, LSC_ECORRUPT, 0,
+		    "snapshot '%s' is larger than SQLite's largest database "
+		    "(%" PRIu32 " pages of %" PRIu32 " bytes)", a->snap_key,
+		    SQLITE_MAX_PAGES, ps);
 	if (a->fd >= 0 &&
 	    pwrite_full(a->fd, data, len, (off_t)a->snap_len) != 0)
 		return lsc_seterr(err, LSC_EIO, errno,
-		    "cannot write the restored database: %s", strerror(errno));
+		    "cannot write the restored database '%s': %s", a->path,
+		    strerror(errno));
 	a->snap_len += len;
 	return LSC_OK;
 }
@@ -82,19 +129,10 @@ int
 apply_snapshot_end(struct db_apply *a, struct lsc_err *err)
 {
 	uint32_t ps;
+	int rc;
 
-	if (a->snap_len < SQLITE_HDR_LEN ||
-	    memcmp(a->dbhdr, sqlite_magic, sizeof(sqlite_magic)) != 0)
-		return lsc_seterr(err, LSC_ECORRUPT, 0,
-		    "snapshot '%s' is not a SQLite database (%" PRIu64 " bytes, "
-		    "no \"SQLite format 3\" header)", a->snap_key, a->snap_len);
-	ps = (uint32_t)a->dbhdr[16] << 8 | a->dbhdr[17];
-	if (ps == 1)
-		ps = 65536;
-	if (ps < WAL_MIN_PAGE || ps > WAL_MAX_PAGE || (ps & (ps - 1)) != 0)
-		return lsc_seterr(err, LSC_ECORRUPT, 0,
-		    "snapshot '%s' has an invalid page size %" PRIu32, a->snap_key,
-		    ps);
+	if ((rc = check_dbhdr(a, &ps, err)) != LSC_OK)
+		return rc;
 	if (a->snap_len % ps != 0)
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
 		    "snapshot '%s' is %" PRIu64 " bytes, not a whole number of "
@@ -115,7 +153,8 @@ apply_use_page_size(struct db_apply *a, uint32_t ps)
 	if (a->fd < 0)		/* verify only: pending frames are not kept */
 		a->frame = a->vframe = xmalloc(wal_frame_len(ps));
 	else
-		a->pc = pcache_new(a->fd, ps, a->cache_mem, a->spool_dir);
+		a->pc = pcache_new(a->fd, a->path, ps, a->cache_mem,
+		    a->spool_dir);
 }
 
 void
@@ -271,8 +310,8 @@ apply_index_end(struct db_apply *a, struct lsc_err *err)
 		if (a->fd >= 0 &&
 		    ftruncate(a->fd, (off_t)a->commit_pages * a->page_size) != 0)
 			return lsc_seterr(err, LSC_EIO, errno,
-			    "cannot truncate the restored database: %s",
-			    strerror(errno));
+			    "cannot truncate the restored database '%s': %s",
+			    a->path, strerror(errno));
 		a->db_pages = a->commit_pages;
 	}
 	a->indexes++;

@@ -9,7 +9,8 @@
  * Snapshot: bytes are written to the file from offset 0; the first 100
  * must be a SQLite header ("SQLite format 3\0"), whose page size (bytes
  * 16-17; 1 means 65536) every WAL index must then match, and the total
- * must be a whole number of pages.
+ * must be a whole number of pages, no more than SQLite's limit.  The
+ * header is checked as soon as it arrives.
  *
  * WAL: each index is one byte stream "32-byte header, frames", split into
  * segments that must be contiguous (a segment starts exactly where the
@@ -56,12 +57,15 @@
  */
 #define APPLY_CACHE_MEM		(4 * 1024 * 1024)
 #define SQLITE_HDR_LEN		100
+#define SQLITE_MAX_PAGES	0xfffffffeu	/* SQLite's own limit */
 
 struct db_apply {
 	int		 fd;		/* borrowed: the file being built; -1:
 					   verify only */
 	const char	*spool_dir;	/* borrowed: where pending may spill */
 	const char	*gen;		/* borrowed: for messages */
+	const char	*path;		/* borrowed: the output, for messages;
+					 * "" until set */
 	volatile sig_atomic_t *stop;	/* may be NULL: set to abort */
 	uint32_t	 page_size;	/* from the snapshot header */
 

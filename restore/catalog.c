@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "restore/catalog.h"
 
@@ -78,8 +79,12 @@ catalog_build(const struct replica_list *l, struct catalog *out)
 		struct layout_key k;
 		struct cat_gen *g;
 
-		if (layout_parse(l->v[i].key, &k) != 0)
+		if (layout_parse(l->v[i].key, &k) != 0) {
+			/* Enough of it to recognise (a key may be 2 KB). */
+			if (c.nforeign++ == 0)
+				c.foreign = xstrndup(l->v[i].key, 200);
 			continue;
+		}
 		g = gen_get(&c, &cap, k.gen);
 		if (k.kind == LAYOUT_SNAPSHOT)
 			obj_add(&g->snaps, &g->nsnap, &l->v[i], &k);
@@ -113,6 +118,11 @@ catalog_load(struct replica *r, struct catalog *out, struct lsc_err *err)
 		return rc;
 	catalog_build(&l, out);
 	replica_list_free(&l);
+	/* The key is quoted by the logger, whatever bytes it holds. */
+	if (out->nforeign > 0)
+		log_warn("skipping objects that are not Litestream v0.3 "
+		    "snapshots or WAL segments\treplica=%s count=%zu first=%s",
+		    r->url, out->nforeign, out->foreign);
 	return LSC_OK;
 }
 
@@ -134,6 +144,7 @@ catalog_release(struct catalog *c)
 		objs_free(c->gens[i].segs, c->gens[i].nseg);
 	}
 	free(c->gens);
+	free(c->foreign);
 	memset(c, 0, sizeof(*c));
 }
 

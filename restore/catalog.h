@@ -3,7 +3,9 @@
  * The catalog: one replica listing sorted into generations, each with its
  * snapshots and WAL segments, in our own order (generation id; index;
  * offset), never the store's.  Keys that are not ours (layout_parse
- * fails: *.tmp, stray files, 9+-digit indexes) are skipped.  Each object
+ * fails: *.tmp, stray files, 9+-digit indexes, "../" or control
+ * characters from a hostile store) are skipped, never used, and counted
+ * so that catalog_load can warn about them.  Each object
  * keeps the key it was listed under, so a segment whose offset was written
  * with more than 8 digits is fetched by its real name.
  *
@@ -41,11 +43,15 @@ struct cat_gen {
 struct catalog {
 	struct cat_gen	*gens;		/* sorted by id */
 	size_t		 ngen;
+	size_t		 nforeign;	/* keys skipped as not ours */
+	char		*foreign;	/* the first 200 bytes of the first of
+					 * them (owned), or NULL */
 };
 
 /* Sort a listing into `out` (caller storage; catalog_release). Cannot fail. */
 void	catalog_build(const struct replica_list *l, struct catalog *out);
-/* List the replica's generations/ tree and build the catalog. */
+/* List the replica's generations/ tree and build the catalog; keys that
+ * are not ours are logged in one warning (their count and the first). */
 int	catalog_load(struct replica *r, struct catalog *out,
 	    struct lsc_err *err);
 void	catalog_release(struct catalog *c);

@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "restore/drill.h"
+#include "restore/pick.h"
 #include "restore/target.h"
 #include "wal/wal_layout.h"
 
@@ -37,7 +38,7 @@ static const char drill_usage[] =
 "usage: litestream-c drill [-c CONFIG] [--json] [--targets N]\n"
 "           [--max-lag DURATION] [--sql QUERY]... [--tmpdir DIR]\n"
 "           [--generation ID] [--prom-file PATH] [--age-identity-file PATH]\n"
-"           (DB_PATH | REPLICA_URL)\n"
+"           [--replica NAME|URL] (DB_PATH | REPLICA_URL)\n"
 "\n"
 "A disaster-recovery drill: prove that the replica restores, and how\n"
 "stale (RPO) and how slow (RTO) a restore would be.  Never writes to the\n"
@@ -62,6 +63,9 @@ static const char drill_usage[] =
 "  --generation ID       only this generation (16 hex digits)\n"
 "  --age-identity-file PATH  age keys for an encrypted replica; default:\n"
 "                        the [db]'s age-identity-file\n"
+"  --replica NAME|URL    which of the database's replicas to drill;\n"
+"                        default: the one with the newest data (logged),\n"
+"                        as restore would choose\n"
 "  --prom-file PATH      also write the results as Prometheus text to PATH\n"
 "                        (atomically; for node_exporter's textfile\n"
 "                        collector, e.g. /var/lib/node_exporter/x.prom)\n"
@@ -73,24 +77,8 @@ static const char drill_usage[] =
 static int		wipe_fd = -1;
 static char		wipe_path[PATH_MAX];
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(drill_usage, stderr);
-	if (fmt != NULL) {
-		fputs("litestream-c: drill: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	return 2;
-}
+/* A usage error: the text, the message, exit status 2. */
+#define usage_error(...)	cli_usage_error(drill_usage, "drill", __VA_ARGS__)
 
 static int
 fail(const struct lsc_err *err)
@@ -225,7 +213,7 @@ int
 cmd_drill(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_TARGETS, O_LAG, O_SQL, O_TMP, O_GEN, O_PROM,
-	    O_AGE };
+	    O_AGE, O_REPLICA };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, O_JSON },
@@ -236,17 +224,20 @@ cmd_drill(int argc, char **argv)
 		{ "generation", required_argument, NULL, O_GEN },
 		{ "prom-file", required_argument, NULL, O_PROM },
 		{ "age-identity-file", required_argument, NULL, O_AGE },
+		{ "replica", required_argument, NULL, O_REPLICA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct drill_opts o = { .targets = 3, .max_lag_ms = -1 };
 	const char *config = NULL, *tmpdir = NULL, *prom = NULL;
+	const char *replica = NULL;
 	const char **sql = xcalloc((size_t)argc + 1, sizeof(*sql));
 	struct drill_report rep = { 0 };
 	struct lsc_err err = { 0 };
 	struct target t = { 0 };
 	struct replica *r = NULL;
 	struct stat st;
+	size_t which = 0;
 	int json = 0, c, status;
 
 	optind = 1;
@@ -301,6 +292,9 @@ cmd_drill(int argc, char **argv)
 		case O_AGE:
 			o.age_identity_file = optarg;
 			break;
+		case O_REPLICA:
+			replica = optarg;
+			break;
 		case 'h':
 			fputs(drill_usage, stdout);
 			status = 0;
@@ -323,7 +317,7 @@ cmd_drill(int argc, char **argv)
 		status = usage_error("--tmpdir '%s' is not a directory", tmpdir);
 		goto out;
 	}
-	if (target_resolve(argv[optind], config, &t, &err) != LSC_OK) {
+	if (target_resolve(argv[optind], config, replica, &t, &err) != LSC_OK) {
 		status = fail(&err);
 		goto out;
 	}
@@ -335,7 +329,18 @@ cmd_drill(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	if (target_open(&t, &r, &err) != LSC_OK ||
+	if (t.nreps > 1) {
+		/* The replica a restore would read; if none can say, the first,
+		 * whose drill then reports why. */
+		struct plan_opts po = { .generation = o.generation };
+		struct pick pk = { 0 };
+		struct lsc_err perr = { 0 };
+
+		if (pick_replica(&t, &po, NULL, &pk, &perr) == LSC_OK)
+			which = pk.index;
+		pick_release(&pk);
+	}
+	if (target_open(&t, which, &r, &err) != LSC_OK ||
 	    make_workdir(tmpdir, &err) != LSC_OK) {
 		status = fail(&err);
 		goto out;

@@ -12,7 +12,12 @@
  *
  * Indexes and offsets are decimal, as Litestream prints them (restore
  * --index takes hex); sizes are the stored (compressed) bytes; times are
- * RFC3339 UTC seconds.  Rows are sorted by generation, index, offset.
+ * RFC3339 UTC seconds.  The first column names the replica ("file" or
+ * "s3" for a URL, its config name for a DB_PATH's); a DB_PATH lists every
+ * replica of its [db], one after the other as Litestream does, unless
+ * --replica picks one.  Within a replica, rows are sorted by generation,
+ * index, offset.  A replica that cannot be listed is reported and the
+ * others are still listed (exit 1).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -21,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/buf.h"
 #include "common/fsutil.h"
 #include "common/xmalloc.h"
 #include "restore/catalog.h"
@@ -154,13 +160,6 @@ go_duration(int64_t d)
 	return xstrdup(b);
 }
 
-/* The replica's name in listings: its type, as Litestream's default. */
-static const char *
-replica_name(const char *url)
-{
-	return strncmp(url, "s3://", 5) == 0 ? "s3" : "file";
-}
-
 /* Newest mtime of the database and its -wal; now when neither exists. */
 static int64_t
 db_mtime(const char *path)
@@ -178,21 +177,14 @@ db_mtime(const char *path)
 	return t == INT64_MIN ? now_ns() : t;
 }
 
+/* The rows of one replica, into `tb` (and JSON objects, `*n` so far). */
 static void
-list_generations(const struct catalog *cat, const struct target *t, int json)
+list_generations(const struct catalog *cat, const struct target *t,
+    const char *name, int json, struct table *tb, size_t *n)
 {
-	static const char *const hdr[] = { "name", "generation", "lag", "start",
-	    "end" };
-	const char *name = replica_name(t->url);
 	int64_t ref = t->db_path != NULL ? db_mtime(t->db_path) : now_ns();
-	struct table tb = { .ncol = 5 };
 	char *row[5];
 
-	if (json)
-		fputs("[", stdout);
-	for (size_t i = 0; i < 5; i++)
-		row[i] = xstrdup(hdr[i]);
-	table_add(&tb, row);
 	for (size_t i = 0; i < cat->ngen; i++) {
 		const struct cat_gen *g = &cat->gens[i];
 
@@ -202,7 +194,7 @@ list_generations(const struct catalog *cat, const struct target *t, int json)
 		row[3] = rfc3339(g->created_ns);
 		row[4] = rfc3339(g->updated_ns);
 		if (json) {
-			printf("%s\n{\"name\":", i ? "," : "");
+			printf("%s\n{\"name\":", (*n)++ ? "," : "");
 			json_str(stdout, row[0]);
 			printf(",\"generation\":\"%s\",\"lag\":", row[1]);
 			json_str(stdout, row[2]);
@@ -212,32 +204,16 @@ list_generations(const struct catalog *cat, const struct target *t, int json)
 			    ref - g->updated_ns, row[3], row[4], g->created_ns,
 			    g->updated_ns, g->nsnap, g->nseg);
 		}
-		table_add(&tb, row);
+		table_add(tb, row);
 	}
-	if (json)
-		fputs(cat->ngen ? "\n]\n" : "]\n", stdout);
-	else
-		table_print(&tb, stdout);
-	table_free(&tb);
 }
 
 static void
-list_objects(const struct catalog *cat, const struct target *t, int wal,
-    int json)
+list_objects(const struct catalog *cat, const char *name, int wal, int json,
+    struct table *tb, size_t *n)
 {
-	static const char *const hdr[] = { "replica", "generation", "index",
-	    "offset", "size", "created" };
-	const char *name = replica_name(t->url);
-	size_t ncol = wal ? 6 : 5, n = 0;
-	struct table tb = { .ncol = ncol };
 	char *row[6];
 
-	if (json)
-		fputs("[", stdout);
-	for (size_t i = 0, j = 0; i < 6; i++)
-		if (wal || i != 3)
-			row[j++] = xstrdup(hdr[i]);
-	table_add(&tb, row);
 	for (size_t i = 0; i < cat->ngen; i++) {
 		const struct cat_gen *g = &cat->gens[i];
 		const struct cat_obj *v = wal ? g->segs : g->snaps;
@@ -255,7 +231,7 @@ list_objects(const struct catalog *cat, const struct target *t, int wal,
 			row[j++] = xasprintf("%" PRIu64, o->size);
 			row[j++] = rfc3339(o->mtime_ns);
 			if (json) {
-				printf("%s\n{\"replica\":", n++ ? "," : "");
+				printf("%s\n{\"replica\":", (*n)++ ? "," : "");
 				json_str(stdout, name);
 				printf(",\"generation\":\"%s\",\"index\":%" PRIu32
 				    ",\"index_hex\":\"%08" PRIx32 "\"", g->id, o->index,
@@ -268,16 +244,36 @@ list_objects(const struct catalog *cat, const struct target *t, int wal,
 				json_str(stdout, o->key);
 				fputs("}", stdout);
 			}
-			table_add(&tb, row);
+			table_add(tb, row);
 		}
 	}
-	if (json)
-		fputs(n ? "\n]\n" : "]\n", stdout);
-	else
-		table_print(&tb, stdout);
-	table_free(&tb);
 }
 
+/* The header row of a listing. */
+static void
+list_header(enum list_kind k, struct table *tb)
+{
+	static const char *const gens[] = { "name", "generation", "lag", "start",
+	    "end" };
+	static const char *const objs[] = { "replica", "generation", "index",
+	    "offset", "size", "created" };
+	char *row[6];
+
+	tb->ncol = k == L_GENERATIONS ? 5 : k == L_WAL ? 6 : 5;
+	for (size_t i = 0, j = 0; i < 6; i++) {
+		if (k == L_GENERATIONS && i < 5)
+			row[j++] = xstrdup(gens[i]);
+		else if (k != L_GENERATIONS && (k == L_WAL || i != 3))
+			row[j++] = xstrdup(objs[i]);
+	}
+	table_add(tb, row);
+}
+
+/*
+ * Each database and the names of its replicas, comma-separated as
+ * Litestream prints them; --json adds their URLs ("url" is the first
+ * one's, as before there were several).
+ */
 static void
 list_databases(const struct lsc_config *cfg, int json)
 {
@@ -291,17 +287,34 @@ list_databases(const struct lsc_config *cfg, int json)
 		fputs("[", stdout);
 	for (size_t i = 0; i < cfg->ndb; i++) {
 		const struct cfg_db *db = &cfg->dbs[i];
+		struct buf names;
+		size_t len;
 
+		buf_init(&names, 1 << 16);
+		for (size_t k = 0; k < db->nreplicas; k++)
+			buf_appendf(&names, NULL, "%s%s", k ? "," : "",
+			    db->replicas[k].name);
+		buf_append(&names, "", 1, NULL);
 		row[0] = xstrdup(db->path);
-		row[1] = xstrdup(replica_name(db->replica));
+		row[1] = (char *)buf_detach(&names, &len);
 		if (json) {
 			printf("%s\n{\"path\":", i ? "," : "");
 			json_str(stdout, db->path);
 			printf(",\"replicas\":[");
-			json_str(stdout, row[1]);
+			for (size_t k = 0; k < db->nreplicas; k++) {
+				if (k)
+					fputs(",", stdout);
+				json_str(stdout, db->replicas[k].name);
+			}
 			printf("],\"url\":");
 			json_str(stdout, db->replica);
-			fputs("}", stdout);
+			printf(",\"urls\":[");
+			for (size_t k = 0; k < db->nreplicas; k++) {
+				if (k)
+					fputs(",", stdout);
+				json_str(stdout, db->replicas[k].url);
+			}
+			fputs("]}", stdout);
 		}
 		table_add(&tb, row);
 	}
@@ -320,7 +333,8 @@ list_usage(enum list_kind k)
 		    "[--json]\n");
 	else
 		fprintf(stderr, "usage: litestream-c %s [-c CONFIG] [--json] "
-		    "(DB_PATH | REPLICA_URL)\n", list_names[k]);
+		    "[--replica NAME|URL] (DB_PATH | REPLICA_URL)\n",
+		    list_names[k]);
 	return 2;
 }
 
@@ -337,16 +351,17 @@ cmd_list(enum list_kind k, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "replica", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL;
+	const char *config = NULL, *replica = NULL;
 	struct lsc_err err = { 0 };
 	struct lsc_config *cfg = NULL;
 	struct target t = { 0 };
-	struct replica *r = NULL;
-	struct catalog cat = { 0 };
-	int json = 0, c, status;
+	struct table tb = { 0 };
+	size_t n = 0;
+	int json = 0, opened = 0, c, status = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -357,6 +372,9 @@ cmd_list(enum list_kind k, int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'r':
+			replica = optarg;
+			break;
 		case 'h':
 			list_usage(k);
 			return 0;
@@ -365,7 +383,7 @@ cmd_list(enum list_kind k, int argc, char **argv)
 		}
 	}
 	if (k == L_DATABASES) {
-		if (argc != optind)
+		if (argc != optind || replica != NULL)
 			return list_usage(k);
 		if (cfg_load(target_config_path(config), &cfg, &err) != LSC_OK)
 			return list_fail(k, &err);
@@ -375,21 +393,53 @@ cmd_list(enum list_kind k, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return list_usage(k);
-	if (target_resolve(argv[optind], config, &t, &err) != LSC_OK)
+	if (target_resolve(argv[optind], config, replica, &t, &err) != LSC_OK)
 		return list_fail(k, &err);
-	if (target_open(&t, &r, &err) != LSC_OK ||
-	    catalog_load(r, &cat, &err) != LSC_OK) {
-		status = list_fail(k, &err);
-		goto out;
+	list_header(k, &tb);
+	/* JSON rows are printed as they come (the array opens with the
+	 * first listing that works); text once all are in. */
+	for (size_t i = 0; i < t.nreps; i++) {
+		struct catalog cat = { 0 };
+		struct replica *r = NULL;
+
+		lsc_err_clear(&err);
+		if (target_open(&t, i, &r, &err) != LSC_OK ||
+		    catalog_load(r, &cat, &err) != LSC_OK) {
+			/* The others are still worth seeing. */
+			if (t.nreps == 1) {
+				/* As ever with one replica: only the error. */
+				catalog_release(&cat);
+				replica_free(r);
+				table_free(&tb);
+				target_release(&t);
+				return list_fail(k, &err);
+			}
+			fprintf(stderr, "litestream-c: %s: replica %s: %s\n",
+			    list_names[k], t.reps[i].name, err.msg);
+			status = status ? status : target_exit_status(err.code);
+			catalog_release(&cat);
+			replica_free(r);
+			continue;
+		}
+		if (json && !opened)
+			fputs("[", stdout);
+		opened = 1;
+		if (k == L_GENERATIONS) {
+			list_generations(&cat, &t, t.reps[i].name, json, &tb, &n);
+		} else {
+			list_objects(&cat, t.reps[i].name, k == L_WAL, json, &tb,
+			    &n);
+		}
+		catalog_release(&cat);
+		replica_free(r);
 	}
-	if (k == L_GENERATIONS)
-		list_generations(&cat, &t, json);
+	if (json)
+		fputs(n ? "\n]\n" : opened ? "]\n" : "[]\n", stdout);
 	else
-		list_objects(&cat, &t, k == L_WAL, json);
-	status = fflush(stdout) == 0 ? 0 : 1;
-out:
-	catalog_release(&cat);
-	replica_free(r);
+		table_print(&tb, stdout);
+	table_free(&tb);
+	if (fflush(stdout) != 0 && status == 0)
+		status = 1;
 	target_release(&t);
 	return status;
 }

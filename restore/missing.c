@@ -15,6 +15,7 @@
 #include "replica/replica.h"
 #include "restore/catalog.h"
 #include "restore/missing.h"
+#include "restore/pick.h"
 #include "restore/plan.h"
 #include "restore/restore.h"
 #include "restore/target.h"
@@ -32,17 +33,13 @@ restore_missing(const struct cfg_db *db, const struct cfg_s3 *global_s3,
     volatile sig_atomic_t *stop, struct lsc_err *err)
 {
 	struct plan_opts po = { 0 };
-	struct restore_plan plan = { 0 };
 	struct restore_stats st = { 0 };
-	struct catalog cat = { 0 };
-	struct replica *r = NULL;
-	struct cfg_s3 s3;
+	struct target t = { 0 };
+	struct pick pk = { 0 };
 	char *wal = xasprintf("%s-wal", db->path);
 	int64_t t0 = mono_ms();
 	int rc;
 
-	cfg_s3_init(&s3);
-	cfg_s3_merge(&db->s3, global_s3, &s3);
 	if (exists(db->path)) {
 		rc = lsc_seterr(err, LSC_EEXIST, EEXIST, "'%s' already exists",
 		    db->path);
@@ -55,17 +52,15 @@ restore_missing(const struct cfg_db *db, const struct cfg_s3 *global_s3,
 		    "it first", wal);
 		goto out;
 	}
-	if ((rc = replica_open(db->replica, &s3, s3.max_retries >= 0 ?
-	    s3.max_retries : TARGET_DEFAULT_RETRIES, &r, err)) != LSC_OK)
+	/* No bounds: the latest state, from the replica that has the newest.
+	 * LSC_ENOTFOUND: no backup at all, in any replica that answered (one
+	 * that did not makes it a failure: pick.h). */
+	target_from_db(&t, db, global_s3);
+	if ((rc = pick_replica(&t, &po, stop, &pk, err)) != LSC_OK)
 		goto out;
-	r->stop = stop;
-	if ((rc = catalog_load(r, &cat, err)) != LSC_OK)
-		goto out;
-	/* No bounds: the latest state.  LSC_ENOTFOUND: no backup at all. */
-	if ((rc = plan_make(&cat, &po, &plan, err)) != LSC_OK)
-		goto out;
-	plan.age_identity_file = db->age_identity_file;
-	if ((rc = restore_build(r, &plan, db->path, stop, &st, err)) != LSC_OK) {
+	pk.plan.age_identity_file = db->age_identity_file;
+	if ((rc = restore_build(pk.replica, &pk.plan, db->path, stop, &st,
+	    err)) != LSC_OK) {
 		/* An object gone mid-restore is a failure, never "no backup":
 		 * the caller would let the app start on an empty database. */
 		if (rc == LSC_ENOTFOUND)
@@ -74,13 +69,12 @@ restore_missing(const struct cfg_db *db, const struct cfg_s3 *global_s3,
 	}
 	log_db(LOG_INFO, db->path, "restored from the replica\treplica=%s "
 	    "generation=%s snapshot_index=%08" PRIx32 " segments=%" PRIu64
-	    " bytes=%" PRIu64 " elapsed_ms=%" PRId64, r->url, plan.gen->id,
-	    plan.snap->index, st.segments, st.db_bytes, mono_ms() - t0);
+	    " bytes=%" PRIu64 " elapsed_ms=%" PRId64, pk.replica->url,
+	    pk.plan.gen->id, pk.plan.snap->index, st.segments, st.db_bytes,
+	    mono_ms() - t0);
 out:
-	plan_release(&plan);
-	catalog_release(&cat);
-	replica_free(r);
-	cfg_s3_release(&s3);
+	pick_release(&pk);
+	target_release(&t);
 	free(wal);
 	return rc;
 }

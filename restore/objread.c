@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Replica objects, LZ4 or age(LZ4): see objread.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,40 @@
 
 #define MODE_PLAIN	1
 #define MODE_AGE	2
+
+#define LZ4_MAX_RATIO	255
+#define LZ4_SLACK	(64 * 1024)	/* a tiny frame's headers and one block */
+
+uint64_t
+objread_inflate_cap(uint64_t listed)
+{
+	if (listed > (UINT64_MAX - LZ4_SLACK) / LZ4_MAX_RATIO)
+		return UINT64_MAX;
+	return listed * LZ4_MAX_RATIO + LZ4_SLACK;
+}
+
+uint64_t
+objread_segment_cap(const struct cat_obj *s, const struct cat_obj *end,
+    char *why, size_t n)
+{
+	uint64_t cap = objread_inflate_cap(s->size);
+
+	for (const struct cat_obj *x = s + 1; x < end && x->index == s->index;
+	    x++) {
+		if (x->offset > s->offset) {
+			/* Only when the listed size allows that much. */
+			if (x->offset - s->offset > cap)
+				break;
+			snprintf(why, n, "the %llu bytes before the next segment "
+			    "'%s'", (unsigned long long)(x->offset - s->offset),
+			    x->key);
+			return x->offset - s->offset;
+		}
+	}
+	snprintf(why, n, "255 times its listed size of %llu bytes",
+	    (unsigned long long)s->size);
+	return cap;
+}
 
 void
 objread_init(struct objread *o, const char *identity_file)
@@ -34,7 +69,25 @@ struct objread_obj {
 	struct lz4r	*lz;
 	struct ager	*ar;
 	int		 mode;		/* 0 until the first byte */
+	lsc_sink_fn	 sink;		/* the caller's */
+	void		*ctx;
+	int		 local;		/* the caller's sink failed */
+	uint64_t	 cap;		/* the most it may inflate to */
+	const char	*why;		/* where that cap comes from */
 };
+
+/* Between the LZ4 reader and the caller: notes that a failure was the
+ * caller's to write (a full disk), not the object's. */
+static int
+through(void *ctx, const void *data, size_t len, struct lsc_err *err)
+{
+	struct objread_obj *x = ctx;
+	int rc = x->sink(x->ctx, data, len, err);
+
+	if (rc != LSC_OK)
+		x->local = 1;
+	return rc;
+}
 
 static int
 lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
@@ -98,12 +151,17 @@ objread_feed(void *ctx, const void *data, size_t len, struct lsc_err *err)
 }
 
 struct objread_obj *
-objread_begin(struct objread *o, const char *key, lsc_sink_fn sink, void *ctx)
+objread_begin(struct objread *o, const char *key, uint64_t cap,
+    const char *why, lsc_sink_fn sink, void *ctx)
 {
 	struct objread_obj *x = xcalloc(1, sizeof(*x));
 
 	x->o = o;
 	x->key = key;
+	x->sink = sink;
+	x->ctx = ctx;
+	x->cap = cap;
+	x->why = why;
 	/*
 	 * One LZ4 reader for every object: its buffers are 8 MiB.  Output
 	 * a block at a time, so liblz4 decodes into ours directly (its own
@@ -111,10 +169,9 @@ objread_begin(struct objread *o, const char *key, lsc_sink_fn sink, void *ctx)
 	 * less of every byte).
 	 */
 	if (o->lz != NULL)
-		lz4r_reset(o->lz, sink, ctx, UINT64_MAX);
+		lz4r_reset(o->lz, through, x, cap);
 	else
-		o->lz = lz4r_new_sized(sink, ctx, UINT64_MAX, LZ4R_BLOCK_MAX,
-		    NULL);
+		o->lz = lz4r_new_sized(through, x, cap, LZ4R_BLOCK_MAX, NULL);
 	x->lz = o->lz;
 	return x;
 }
@@ -125,6 +182,7 @@ objread_end(struct objread_obj *x, int rc, const struct lsc_err *e_in,
 {
 	struct lsc_err e = { 0 };
 	const char *key = x->key;
+	int local = x->local;
 
 	if (rc != LSC_OK && e_in != NULL)
 		e = *e_in;
@@ -135,13 +193,20 @@ objread_end(struct objread_obj *x, int rc, const struct lsc_err *e_in,
 	if (rc == LSC_OK)
 		rc = lz4r_finish(x->lz, &e);
 	ager_free(x->ar);
+	if (rc != LSC_OK && x->lz != NULL && lz4r_over_cap(x->lz)) {
+		rc = lsc_seterr(err, LSC_ECORRUPT, 0, "refusing object '%s': it "
+		    "inflates past %llu bytes, more than %s", key,
+		    (unsigned long long)x->cap, x->why);
+		free(x);
+		return rc;
+	}
 	free(x);
 	if (rc == LSC_OK)
 		return LSC_OK;
 	if (e.code == 0)
 		lsc_seterr(&e, rc, 0, "failed");
-	/* Name the object, once. */
-	if (strstr(e.msg, key) != NULL)
+	/* Name the object, once; the output's own failure names the output. */
+	if (local || strstr(e.msg, key) != NULL)
 		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
 	if (rc == LSC_ECORRUPT)
 		return lsc_seterr(err, rc, e.sys, "corrupt object '%s': %s", key,
@@ -151,9 +216,10 @@ objread_end(struct objread_obj *x, int rc, const struct lsc_err *e_in,
 
 int
 objread_fetch(struct objread *o, struct replica *r, const char *key,
-    lsc_sink_fn sink, void *ctx, struct lsc_err *err)
+    uint64_t cap, const char *why, lsc_sink_fn sink, void *ctx,
+    struct lsc_err *err)
 {
-	struct objread_obj *x = objread_begin(o, key, sink, ctx);
+	struct objread_obj *x = objread_begin(o, key, cap, why, sink, ctx);
 	struct lsc_err e = { 0 };
 	int rc = LSC_OK;
 

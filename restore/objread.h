@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "common/lz4frame.h"
 #include "replica/replica.h"
+#include "restore/catalog.h"
 
 struct objread {
 	const char	*identity_file;	/* borrowed; NULL: none configured */
@@ -32,15 +33,37 @@ void	objread_init(struct objread *o, const char *identity_file);
 void	objread_release(struct objread *o);
 
 /*
+ * The most an object listed at `listed` bytes can decompress to: an LZ4
+ * frame inflates at most 255-fold (a 1-byte token, a 2-byte offset and a
+ * byte per 255 of match length), and age only adds bytes.  More is not
+ * the object that was listed: a bomb, or a frame that lies.
+ */
+uint64_t objread_inflate_cap(uint64_t listed);
+
+/*
+ * The most WAL segment `s` may inflate to, with the reason in `why`: a
+ * segment that the next one of its index follows (among `s`+1 .. `end`,
+ * sorted) must end exactly where that one starts, and none holds more
+ * than objread_inflate_cap of its listed size.
+ */
+uint64_t objread_segment_cap(const struct cat_obj *s, const struct cat_obj *end,
+	    char *why, size_t n);
+
+/*
  * Stream object `key` of `r`, decrypted if need be and decompressed, into
- * `sink`.  Errors name the object: LSC_ECONFIG when it is encrypted and
- * no identity file is set or none opens it; LSC_ECORRUPT when it is of the
- * other kind than the generation's first object, or fails any check of
- * age or LZ4 (a flipped byte, a truncation, a missing or reordered chunk).
- * Bytes may reach the sink before the failure is known (see age.h).
+ * `sink`, refusing it once it inflates past `cap` bytes (`why` says where
+ * the cap comes from, for the message).  Errors name the object: LSC_ECONFIG
+ * when it is encrypted and no identity file is set or none opens it;
+ * LSC_ECORRUPT when it is of the other kind than the generation's first
+ * object, inflates past its cap, or fails any check of age or LZ4 (a
+ * flipped byte, a truncation, a missing or reordered chunk).  A failure of
+ * the sink itself (a full disk) keeps the sink's message, which names the
+ * output instead.  Bytes may reach the sink before a failure is known
+ * (see age.h).
  */
 int	objread_fetch(struct objread *o, struct replica *r, const char *key,
-	    lsc_sink_fn sink, void *ctx, struct lsc_err *err);
+	    uint64_t cap, const char *why, lsc_sink_fn sink, void *ctx,
+	    struct lsc_err *err);
 
 /*
  * The same in three steps, for stored bytes that come from elsewhere (a
@@ -53,7 +76,7 @@ int	objread_fetch(struct objread *o, struct replica *r, const char *key,
  */
 struct objread_obj;
 struct objread_obj *objread_begin(struct objread *o, const char *key,
-	    lsc_sink_fn sink, void *ctx);
+	    uint64_t cap, const char *why, lsc_sink_fn sink, void *ctx);
 int	objread_feed(void *x, const void *data, size_t len,
 	    struct lsc_err *err);
 int	objread_end(struct objread_obj *x, int rc, const struct lsc_err *e,

@@ -39,6 +39,7 @@ struct pcache {
 	uint32_t	 page_size;
 	size_t		 flen;
 	const char	*spool_dir;
+	const char	*path;		/* the output, for messages */
 	uint8_t		*mem;		/* nslots frames */
 	uint32_t	 nslots;
 	uint32_t	*free;		/* stack of free slots */
@@ -68,7 +69,8 @@ slot_pgno(const struct pcache *c, uint32_t s)
 }
 
 struct pcache *
-pcache_new(int fd, uint32_t page_size, size_t mem, const char *spool_dir)
+pcache_new(int fd, const char *path, uint32_t page_size, size_t mem,
+    const char *spool_dir)
 {
 	struct pcache *c = xcalloc(1, sizeof(*c));
 	uint32_t mapn = 1;
@@ -77,6 +79,7 @@ pcache_new(int fd, uint32_t page_size, size_t mem, const char *spool_dir)
 	c->page_size = page_size;
 	c->flen = wal_frame_len(page_size);
 	c->spool_dir = spool_dir;
+	c->path = path;
 	c->nslots = mem / c->flen < MIN_SLOTS ? MIN_SLOTS :
 	    (uint32_t)(mem / c->flen);
 	c->mem = xmalloc((size_t)c->nslots * c->flen);
@@ -121,10 +124,11 @@ map_slot(struct pcache *c, uint32_t pgno)
 }
 
 static int
-write_err(struct lsc_err *err)
+write_err(const struct pcache *c, struct lsc_err *err)
 {
 	return lsc_seterr(err, LSC_EIO, errno,
-	    "cannot write the restored database: %s", strerror(errno));
+	    "cannot write the restored database '%s': %s", c->path,
+	    strerror(errno));
 }
 
 static int
@@ -148,7 +152,7 @@ write_run(struct pcache *c, const struct iovec *iov, uint32_t k, off_t off,
 		w = pwritev(c->fd, iov, (int)k, off);
 	while (w < 0 && errno == EINTR);
 	if (w < 0)
-		return write_err(err);
+		return write_err(c, err);
 	if ((size_t)w == len)
 		return LSC_OK;
 	/* A short write: finish page by page. */
@@ -160,7 +164,7 @@ write_run(struct pcache *c, const struct iovec *iov, uint32_t k, off_t off,
 		}
 		if (pwrite_full(c->fd, (const uint8_t *)iov[j].iov_base + done,
 		    c->page_size - done, off + (off_t)done) != 0)
-			return write_err(err);
+			return write_err(c, err);
 		done = 0;
 	}
 	return LSC_OK;
@@ -239,15 +243,15 @@ spill(struct pcache *c, struct lsc_err *err)
 		}
 		if (c->spool_fd < 0)
 			return lsc_seterr(err, LSC_EIO, errno,
-			    "cannot create a temp file in '%s': %s", c->spool_dir,
-			    strerror(errno));
+			    "cannot create a temp file in '%s' for '%s': %s",
+			    c->spool_dir, c->path, strerror(errno));
 	}
 	for (uint32_t i = 0; i < c->npend; i++) {
 		if (pwrite_full(c->spool_fd, slot_frame(c, c->pend[i]), c->flen,
 		    (off_t)c->spool_len) != 0)
 			return lsc_seterr(err, LSC_EIO, errno,
-			    "cannot write a temp file in '%s': %s", c->spool_dir,
-			    strerror(errno));
+			    "cannot write a temp file in '%s' for '%s': %s",
+			    c->spool_dir, c->path, strerror(errno));
 		c->spool_len += c->flen;
 		c->free[c->nfree++] = c->pend[i];
 	}
@@ -298,7 +302,7 @@ apply_spool(struct pcache *c, struct lsc_err *err)
 		}
 		if (pwrite_full(c->fd, tmp + WAL_FRAME_HDR_LEN, c->page_size,
 		    (off_t)(wal_get32(tmp) - 1) * c->page_size) != 0) {
-			rc = write_err(err);
+			rc = write_err(c, err);
 			break;
 		}
 		c->st.pages_written++;

@@ -39,12 +39,12 @@ struct pcache_stats {
 };
 
 /*
- * A cache writing `page_size` pages to `fd` (borrowed), with `mem` bytes
- * of slots; `spool_dir` (borrowed) is where a transaction too big for the
- * cache spills.  Cannot fail.
+ * A cache writing `page_size` pages to `fd` (borrowed; `path`, borrowed,
+ * names it in messages), with `mem` bytes of slots; `spool_dir` (borrowed)
+ * is where a transaction too big for the cache spills.  Cannot fail.
  */
-struct pcache *pcache_new(int fd, uint32_t page_size, size_t mem,
-	    const char *spool_dir);
+struct pcache *pcache_new(int fd, const char *path, uint32_t page_size,
+	    size_t mem, const char *spool_dir);
 void	pcache_free(struct pcache *c);
 
 /*

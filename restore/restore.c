@@ -88,11 +88,12 @@ restore_check_integrity(const char *path, struct lsc_err *err)
 			rc = LSC_OK;
 		else
 			rc = lsc_seterr(err, LSC_ECORRUPT, 0,
-			    "the restored database fails integrity_check: %s",
-			    res ? res : "(null)");
+			    "the restored database '%s' fails integrity_check: %s",
+			    path, res ? res : "(null)");
 	} else {
 		rc = lsc_seterr(err, LSC_ESQLITE, src,
-		    "cannot check the restored database: %s", sqlite3_errmsg(db));
+		    "cannot check the restored database '%s': %s", path,
+		    db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -187,16 +188,29 @@ apply_objects(struct replica *r, struct objread *o,
 	size_t n = 1 + p->nseg, cur = SIZE_MAX;
 	const char **keys = xcalloc(n, sizeof(*keys));
 	uint64_t *sizes = xcalloc(n, sizeof(*sizes));
+	uint64_t *caps = xcalloc(n, sizeof(*caps));
+	char **whys = xcalloc(n, sizeof(*whys));
 	struct rstream_opts opts = { 0 };
 	struct rstream *s = NULL;
 	int rc;
 
+	char why[LSC_ERRLEN];
+
 	keys[0] = p->snap->key;
 	sizes[0] = p->snap->size;
+	caps[0] = objread_inflate_cap(p->snap->size);
+	snprintf(why, sizeof(why), "255 times its listed size of %llu bytes",
+	    (unsigned long long)p->snap->size);
+	whys[0] = xstrdup(why);
 	for (size_t i = 0; i < p->nseg; i++) {
 		keys[i + 1] = p->segs[i]->key;
 		sizes[i + 1] = p->segs[i]->size;
+		caps[i + 1] = objread_segment_cap(p->segs[i],
+		    p->gen->segs + p->gen->nseg, why, sizeof(why));
+		whys[i + 1] = xstrdup(why);
 	}
+	opts.caps = caps;
+	opts.whys = (const char *const *)whys;
 	/* A local replica reads faster than it could be copied. */
 	if (strcmp(r->ops->type, "file") != 0) {
 		opts.sizes = sizes;
@@ -235,6 +249,10 @@ apply_objects(struct replica *r, struct objread *o,
 		rc = apply_index_end(a, err);
 out:
 	rstream_free(s);
+	for (size_t i = 0; i < n; i++)
+		free(whys[i]);
+	free(whys);
+	free(caps);
 	free(sizes);
 	free(keys);
 	return rc;
@@ -281,6 +299,7 @@ restore_build_flags(struct replica *r, const struct restore_plan *p,
 	objread_init(&o, p->age_identity_file);
 	apply_init(&a, -1, dir, p->gen->id);
 	a.stop = stop;
+	a.path = output;
 	if ((rc = fs_mkdir_p(dir, 0755, err)) != LSC_OK)
 		goto out;
 	remove_sidecars(tmp);

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "restore/catalog.h"
+#include "restore/pick.h"
 #include "restore/plan.h"
 #include "restore/restore.h"
 #include "restore/restore_cmd.h"
@@ -30,7 +31,7 @@ static const char restore_usage[] =
 "usage: litestream-c restore [-c CONFIG] [-o PATH] [--timestamp RFC3339]\n"
 "           [--generation ID] [--index N] [--if-db-not-exists]\n"
 "           [--if-replica-exists] [--age-identity-file PATH]\n"
-"           (DB_PATH | REPLICA_URL)\n"
+"           [--replica NAME|URL] (DB_PATH | REPLICA_URL)\n"
 "\n"
 "Rebuild a database from its replica: the newest snapshot within the\n"
 "bounds, then every WAL segment after it up to the bound.\n"
@@ -48,28 +49,14 @@ static const char restore_usage[] =
 "  --if-replica-exists   exit 0 if no backup matches\n"
 "  --age-identity-file PATH  age keys (age-keygen's file) for an encrypted\n"
 "                        replica; default: the [db]'s age-identity-file\n"
+"  --replica NAME|URL    which of the database's replicas to read; default:\n"
+"                        the one with the newest data (logged)\n"
 "\n"
 "--index and --timestamp cannot be combined.  An existing output is never\n"
 "overwritten.\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(restore_usage, stderr);
-	if (fmt != NULL) {
-		fputs("litestream-c: restore: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	return 2;
-}
+/* A usage error: the text, the message, exit status 2. */
+#define usage_error(...)	cli_usage_error(restore_usage, "restore", __VA_ARGS__)
 
 static void
 on_signal(int sig)
@@ -125,7 +112,7 @@ exists(const char *path)
 int
 cmd_restore(int argc, char **argv)
 {
-	enum { O_TS = 256, O_GEN, O_INDEX, O_IFDB, O_IFREP, O_AGE };
+	enum { O_TS = 256, O_GEN, O_INDEX, O_IFDB, O_IFREP, O_AGE, O_REPLICA };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
@@ -135,17 +122,17 @@ cmd_restore(int argc, char **argv)
 		{ "if-db-not-exists", no_argument, NULL, O_IFDB },
 		{ "if-replica-exists", no_argument, NULL, O_IFREP },
 		{ "age-identity-file", required_argument, NULL, O_AGE },
+		{ "replica", required_argument, NULL, O_REPLICA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *output = NULL, *age_ids = NULL;
+	const char *replica = NULL;
 	struct plan_opts po = { 0 };
 	int if_db = 0, if_rep = 0, c, status = 1;
 	struct lsc_err err = { 0 };
 	struct target t = { 0 };
-	struct replica *r = NULL;
-	struct catalog cat = { 0 };
-	struct restore_plan plan = { 0 };
+	struct pick pk = { 0 };
 	struct restore_stats st = { 0 };
 	char *wal = NULL;
 	int64_t t0;
@@ -186,6 +173,9 @@ cmd_restore(int argc, char **argv)
 		case O_AGE:
 			age_ids = optarg;
 			break;
+		case O_REPLICA:
+			replica = optarg;
+			break;
 		case 'h':
 			fputs(restore_usage, stdout);
 			return 0;
@@ -201,7 +191,7 @@ cmd_restore(int argc, char **argv)
 		return usage_error("empty --output");
 	if (target_is_url(argv[optind]) && output == NULL)
 		return usage_error("restoring from a URL needs -o PATH");
-	if (target_resolve(argv[optind], config, &t, &err) != LSC_OK)
+	if (target_resolve(argv[optind], config, replica, &t, &err) != LSC_OK)
 		return fail(&err);
 	if (target_log_level(t.cfg) != 0) {
 		fprintf(stderr, "litestream-c: LITESTREAM_C_LOG_LEVEL must be "
@@ -236,43 +226,38 @@ cmd_restore(int argc, char **argv)
 
 	install_signals();
 	t0 = mono_ms();
-	if (target_open(&t, &r, &err) != LSC_OK) {
-		status = fail(&err);
-		goto out;
-	}
-	r->stop = &restore_stop;
-	if (catalog_load(r, &cat, &err) != LSC_OK) {
-		status = fail(&err);
-		goto out;
-	}
-	if (plan_make(&cat, &po, &plan, &err) != LSC_OK) {
-		if (err.code == LSC_ENOTFOUND && if_rep) {
+	if (pick_replica(&t, &po, &restore_stop, &pk, &err) != LSC_OK) {
+		/* One replica, or all: its URL; else the database. */
+		const char *what = t.nreps == 1 ? t.reps[0].url : t.db_path;
+
+		if (!pk.planned) {
+			status = fail(&err);
+		} else if (err.code == LSC_ENOTFOUND && if_rep) {
 			log_info("no matching backups found, skipping\treplica=%s "
-			    "reason=\"%s\"", r->url, err.msg);
+			    "reason=\"%s\"", what, err.msg);
 			status = 0;
 		} else {
-			fprintf(stderr, "litestream-c: restore: %s: %s\n", r->url,
+			fprintf(stderr, "litestream-c: restore: %s: %s\n", what,
 			    err.msg);
 			status = 1;
 		}
 		goto out;
 	}
-	plan.age_identity_file = age_ids != NULL ? age_ids :
+	pk.plan.age_identity_file = age_ids != NULL ? age_ids :
 	    t.age_identity_file;
-	if (restore_build(r, &plan, output, &restore_stop, &st, &err) != LSC_OK) {
+	if (restore_build(pk.replica, &pk.plan, output, &restore_stop, &st,
+	    &err) != LSC_OK) {
 		status = fail(&err);
 		goto out;
 	}
 	log_info("restored\tpath=%s generation=%s snapshot_index=%08" PRIx32
 	    " wal_indexes=%" PRIu64 " segments=%" PRIu64 " commits=%" PRIu64
-	    " bytes=%" PRIu64 " elapsed_ms=%" PRId64, output, plan.gen->id,
-	    plan.snap->index, st.indexes, st.segments, st.commits, st.db_bytes,
-	    mono_ms() - t0);
+	    " bytes=%" PRIu64 " elapsed_ms=%" PRId64, output, pk.plan.gen->id,
+	    pk.plan.snap->index, st.indexes, st.segments, st.commits,
+	    st.db_bytes, mono_ms() - t0);
 	status = 0;
 out:
-	plan_release(&plan);
-	catalog_release(&cat);
-	replica_free(r);
+	pick_release(&pk);
 	target_release(&t);
 	free(wal);
 	return status;

@@ -29,6 +29,8 @@ struct rstream {
 	struct replica	*r;
 	struct objread	*o;
 	const char *const *keys;
+	const uint64_t	*caps;		/* NULL: none */
+	const char *const *whys;
 	size_t		 n;
 	volatile sig_atomic_t *stop;
 	struct prefetch	*pf;		/* downloads ahead, or NULL */
@@ -126,12 +128,25 @@ skip_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 	return objread_feed(k->x, (const uint8_t *)data + n, len - n, err);
 }
 
+/* The most object s->obj may inflate to, and why (objread.h). */
+static uint64_t
+obj_cap(const struct rstream *s)
+{
+	return s->caps != NULL ? s->caps[s->obj] : UINT64_MAX;
+}
+
+static const char *
+obj_why(const struct rstream *s)
+{
+	return s->whys != NULL ? s->whys[s->obj] : "no cap";
+}
+
 /* Object s->obj, downloaded ahead: decode it from its temp file. */
 static int
 read_spooled(struct rstream *s, struct lsc_err *err)
 {
-	struct objread_obj *x = objread_begin(s->o, s->keys[s->obj], ring_sink,
-	    s);
+	struct objread_obj *x = objread_begin(s->o, s->keys[s->obj],
+	    obj_cap(s), obj_why(s), ring_sink, s);
 	struct lsc_err e = { 0 };
 	int rc = LSC_OK, frc = LSC_OK;
 	uint64_t fed = 0;
@@ -176,8 +191,8 @@ reader(void *arg)
 		if (s->pf != NULL && prefetch_take(s->pf, s->obj))
 			rc = read_spooled(s, &e);
 		else
-			rc = objread_fetch(s->o, s->r, s->keys[s->obj], ring_sink, s,
-			    &e);
+			rc = objread_fetch(s->o, s->r, s->keys[s->obj],
+			    obj_cap(s), obj_why(s), ring_sink, s, &e);
 		if (s->fill != NULL)
 			publish(s);
 		if ((p = take_slot(s)) == NULL)
@@ -218,6 +233,10 @@ rstream_start(struct rstream **out, struct replica *r, struct objread *o,
 	s->r = r;
 	s->o = o;
 	s->keys = keys;
+	if (opts != NULL) {
+		s->caps = opts->caps;
+		s->whys = opts->whys;
+	}
 	s->n = n;
 	s->stop = stop;
 	if ((e = pthread_create(&s->th, NULL, reader, s)) != 0) {

@@ -30,8 +30,10 @@
 
 struct rstream;
 
-/* How the reader fetches (NULL: each object in turn, by itself). */
+/* How the reader fetches (NULL: each object in turn, by itself, no cap). */
 struct rstream_opts {
+	const uint64_t	*caps;		/* the most each may inflate to (or NULL) */
+	const char *const *whys;	/* and why, for the message (objread.h) */
 	const uint64_t	*sizes;		/* stored size of each object */
 	int		 fetchers;	/* downloads ahead (prefetch.h); 0: none */
 	uint64_t	 spool_budget;	/* bytes on disk for those */

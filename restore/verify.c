@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Verifying snapshots and WAL indexes without writing (see verify.h). */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "restore/apply.h"
@@ -14,13 +15,16 @@ verify_snapshot(struct replica *r, struct objread *rd, const char *gen,
     struct lsc_err *err)
 {
 	struct db_apply a;
+	char why[LSC_ERRLEN];
 	int rc;
 
 	apply_init(&a, -1, NULL, gen);
 	a.stop = stop;
 	apply_snapshot_begin(&a, snap->key);
-	if ((rc = objread_fetch(rd, r, snap->key, apply_snapshot_feed, &a,
-	    err)) == LSC_OK)
+	snprintf(why, sizeof(why), "255 times its listed size of %llu bytes",
+	    (unsigned long long)snap->size);
+	if ((rc = objread_fetch(rd, r, snap->key, objread_inflate_cap(snap->size),
+	    why, apply_snapshot_feed, &a, err)) == LSC_OK)
 		rc = apply_snapshot_end(&a, err);
 	if (rc == LSC_OK) {
 		*page_size = a.page_size;
@@ -39,6 +43,7 @@ verify_index(struct replica *r, struct objread *rd, const char *gen,
 {
 	struct db_apply a;
 	const char *at = n > 0 ? segs[0].key : NULL;
+	char why[LSC_ERRLEN];
 	int rc = LSC_OK;
 
 	apply_init(&a, -1, NULL, gen);
@@ -49,8 +54,9 @@ verify_index(struct replica *r, struct objread *rd, const char *gen,
 		at = segs[i].key;
 		if ((rc = apply_segment_begin(&a, segs[i].key, segs[i].offset,
 		    err)) == LSC_OK)
-			rc = objread_fetch(rd, r, segs[i].key, apply_wal_feed, &a,
-			    err);
+			rc = objread_fetch(rd, r, segs[i].key,
+			    objread_segment_cap(&segs[i], segs + n, why,
+			    sizeof(why)), why, apply_wal_feed, &a, err);
 	}
 	if (rc == LSC_OK)
 		rc = apply_index_end(&a, err);

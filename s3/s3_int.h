@@ -104,8 +104,9 @@ struct s3_list_page {
 
 /*
  * Parse a ListBucketResult (v2): fn is called for each <Contents> with its
- * key decoded when the reply says EncodingType url.  LSC_ECORRUPT on XML
- * that is not a ListBucketResult, or an error from fn.
+ * key decoded when the reply says EncodingType url (a key that does not
+ * decode, e.g. with %00, is passed as listed, still encoded).  LSC_ECORRUPT
+ * on XML that is not a ListBucketResult, an empty key, or an error from fn.
  */
 int	s3_xml_list(const char *body, size_t len, s3_list_fn fn, void *ctx,
 	    struct s3_list_page *page, struct lsc_err *err);
@@ -124,7 +125,8 @@ int	s3_xml_delete_result(const char *body, size_t len, s3_delerr_fn fn,
 /* Append s with & < > " ' escaped. */
 void	s3_xml_escape(struct buf *out, const char *s);
 
-/* ISO 8601 "2009-10-12T17:50:30.000Z" -> ns since the epoch; -1 if bad. */
+/* ISO 8601 "2009-10-12T17:50:30.000Z" -> ns since the epoch; -1 if bad
+ * or outside what int64_t nanoseconds hold (years 1678 to 2261). */
 int	s3_parse_iso8601(const char *s, int64_t *ns);
 /* RFC 7231 "Sun, 06 Nov 1994 08:49:37 GMT" -> seconds; -1 if bad. */
 int	s3_parse_http_date(const char *s, int64_t *sec);

@@ -264,14 +264,25 @@ s3_xml_list(const char *body, size_t len, s3_list_fn fn, void *ctx,
 		goto out;
 	}
 	rc = c.rc;
-	/* Only now is EncodingType known for sure, so decode here. */
+	/*
+	 * Only now is EncodingType known for sure, so decode here.  A key
+	 * that does not decode (a bad escape, or %00, which would cut it) is
+	 * handed on as listed: still %-encoded, it can never pass for one of
+	 * ours (they hold no '%'), so the caller skips it with the other
+	 * foreign keys instead of one stray object failing the listing.
+	 */
 	for (size_t i = 0; rc == LSC_OK && i < c.npend; i++) {
 		char *k = c.pend[i].key;
 
-		if (page->url_encoded && s3_uri_decode(k, 1) != 0) {
-			rc = lsc_seterr(err, LSC_ECORRUPT, 0,
-			    "S3 listing: bad %%-escape in key '%.100s'", k);
-			break;
+		if (page->url_encoded) {
+			char *d = xstrdup(k);
+
+			if (s3_uri_decode(d, 1) == 0) {
+				free(k);
+				c.pend[i].key = k = d;
+			} else {
+				free(d);
+			}
 		}
 		if (strlen(k) == 0) {
 			rc = lsc_seterr(err, LSC_ECORRUPT, 0,
@@ -479,7 +490,10 @@ s3_parse_iso8601(const char *s, int64_t *ns)
 	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
 		return -1;
 	t = timegm(&tm);
-	if (t == (time_t)-1)
+	/* Nanoseconds in an int64_t reach 1677..2262 only (a listing may
+	 * say year 4601: refuse it rather than overflow). */
+	if (t == (time_t)-1 || t < INT64_MIN / 1000000000 + 1 ||
+	    t > INT64_MAX / 1000000000 - 1)
 		return -1;
 	*ns = (int64_t)t * 1000000000 + frac;
 	return 0;

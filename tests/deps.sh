@@ -2,14 +2,20 @@
 # Install what litestream-c needs on Debian 12, and nothing that is there.
 #   tests/deps.sh          build + test dependencies (make test)
 #   tests/deps.sh build    build dependencies and sqlite3 only (make run)
+#   tests/deps.sh fuzz     build dependencies, clang and libFuzzer (make fuzz)
 # Works as root; uses sudo otherwise.  A no-op when everything is present.
 set -eu
 BUILD_PKGS="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libssl-dev
 libinih-dev liblz4-dev libexpat1-dev libsystemd-dev libmicrohttpd-dev sqlite3"
-TEST_PKGS="python3 python3-botocore awscli lz4 procps systemd openssl age"
-want=$BUILD_PKGS
-[ "${1:-test}" = build ] || want="$BUILD_PKGS $TEST_PKGS"
-command -v node >/dev/null 2>&1 || [ "${1:-test}" = build ] || want="$want nodejs npm"
+TEST_PKGS="python3 python3-botocore awscli lz4 procps systemd openssl age time"
+# libFuzzer's runtime comes with libclang-rt-14-dev, only recommended by clang.
+FUZZ_PKGS="clang libclang-rt-14-dev"
+case ${1:-test} in
+build)	want=$BUILD_PKGS ;;
+fuzz)	want="$BUILD_PKGS $FUZZ_PKGS" ;;
+*)	want="$BUILD_PKGS $TEST_PKGS"
+	command -v node >/dev/null 2>&1 || want="$want nodejs npm" ;;
+esac
 
 missing=""
 for p in $want; do
@@ -25,7 +31,7 @@ if [ -n "$missing" ]; then
 fi
 
 # Test-only npm tools (s3rver, Litestream v0.3.13), pinned by package-lock.json.
-if [ "${1:-test}" != build ]; then
+if [ "${1:-test}" = test ]; then
 	here=$(cd "$(dirname "$0")/.." && pwd)
 	# The stamp records which lockfile was installed, by content (a
 	# fresh clone's mtimes say nothing), so a second run is a no-op.

@@ -2,7 +2,8 @@
 # make test: unit tests, then integration tests, then one total line.
 BUILD=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-unit=$("$here/unit/run.sh" "$BUILD"/tests/test_* 2>&1)
+# The fuzz corpora replay as unit-level checks (one per input).
+unit=$("$here/unit/run.sh" "$BUILD"/tests/test_* "$BUILD"/tests/replay_* 2>&1)
 printf '%s\n' "$unit"
 integ=$("$here/integration/run.sh" "$BUILD" 2>&1)
 printf '%s\n' "$integ"

@@ -17,7 +17,7 @@
 #include "wal/shadow.h"
 #include "wal/wal_shm.h"
 
-#define BATCH_FRAMES	256	/* frames read per pread */
+#define BATCH_FRAMES	128	/* frames read per pread (512 KiB at 4 KiB pages) */
 #define CARRY_FRAMES	32	/* frames re-read per pread (big transactions) */
 /* Keep offsets to 8 hex digits with room for one more batch. */
 #define DEFAULT_MAX_INDEX_BYTES	(0xffffffffULL - (64ULL << 20))
@@ -74,10 +74,15 @@ shadow_release(struct shadow *sh)
 }
 
 char *
+shadow_gen_path(const char *meta_dir, const char *gen, uint32_t index)
+{
+	return xasprintf("%s/generations/%s/wal/%08x.wal", meta_dir, gen, index);
+}
+
+char *
 shadow_path(const struct shadow *sh, uint32_t index)
 {
-	return xasprintf("%s/generations/%s/wal/%08x.wal", sh->meta_dir, sh->gen,
-	    index);
+	return shadow_gen_path(sh->meta_dir, sh->gen, index);
 }
 
 int64_t
@@ -135,6 +140,17 @@ shadow_trim(struct shadow *sh)
 	sh->buf_len = 0;
 }
 
+/* Record the current position as what a failed fsync falls back to: it
+ * has just been fsynced, or is the start of an index (shadow.h). */
+static void
+mark_durable(struct shadow *sh)
+{
+	sh->durable.size = sh->size;
+	sh->durable.src_off = sh->src_off;
+	memcpy(sh->durable.src_ck, sh->src_ck, sizeof(sh->src_ck));
+	memcpy(sh->durable.dst_ck, sh->dst_ck, sizeof(sh->dst_ck));
+}
+
 /* Open (creating) shadow file `index` holding just `hdr`. */
 static int
 start_index(struct shadow *sh, uint32_t index, const uint8_t hdr[WAL_HDR_LEN],
@@ -184,6 +200,7 @@ roll_index(struct shadow *sh, struct lsc_err *err)
 	if ((rc = shadow_sync(sh, err)) != LSC_OK ||
 	    (rc = start_index(sh, sh->index + 1, raw, err)) != LSC_OK)
 		return rc;
+	mark_durable(sh);
 	log_db(LOG_INFO, sh->db_path, "rolled to a new WAL index before 4 GiB"
 	    "\tgeneration=%s index=%08x", sh->gen, sh->index);
 	return LSC_OK;
@@ -373,12 +390,25 @@ copy_frames(struct shadow *sh, int fd, uint64_t from, uint64_t to,
 int
 shadow_sync(struct shadow *sh, struct lsc_err *err)
 {
+	int e;
+
 	if (sh->fd < 0 || !sh->dirty)
 		return LSC_OK;
-	if (fsync(sh->fd) != 0)
-		return lsc_seterr(err, LSC_EIO, errno, "cannot fsync shadow WAL: %s",
-		    strerror(errno));
+	if (fsync(sh->fd) != 0) {
+		e = errno;
+		/* Not durable, maybe not even in the cache any more: back to
+		 * the last good fsync, to copy the rest again (shadow.h). */
+		if (ftruncate(sh->fd, (off_t)sh->durable.size) == 0) {
+			sh->size = sh->durable.size;
+			sh->src_off = sh->durable.src_off;
+			memcpy(sh->src_ck, sh->durable.src_ck, sizeof(sh->src_ck));
+			memcpy(sh->dst_ck, sh->durable.dst_ck, sizeof(sh->dst_ck));
+		}
+		return lsc_seterr(err, LSC_EIO, e, "cannot fsync shadow WAL: %s",
+		    strerror(e));
+	}
 	sh->dirty = 0;
+	mark_durable(sh);
 	return LSC_OK;
 }
 
@@ -497,6 +527,7 @@ shadow_new_generation(struct shadow *sh, uint32_t page_size,
 	sh->src_ck[0] = sh->src.cksum1;
 	sh->src_ck[1] = sh->src.cksum2;
 	sh->src_off = WAL_HDR_LEN;
+	mark_durable(sh);
 	witness_reset(sh);
 	/* Index 0 takes what fits below the index limit (or one transaction
 	 * bigger than that); the next captures roll for the rest. */
@@ -701,6 +732,7 @@ shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err)
 	sh->src_off = sh->size;
 	/* Its header is the real WAL's: a rolled index never resumes. */
 	sh->cycle_index = sh->index;
+	mark_durable(sh);
 	witness_reset(sh);
 	/* Cut whatever follows the last commit (a crash mid-append). */
 	if ((uint64_t)st.st_size != sh->size) {
@@ -765,6 +797,7 @@ follow_restart(struct shadow *sh, int fd, uint64_t wal_size,
 	sh->src_ck[1] = h->cksum2;
 	sh->src_off = WAL_HDR_LEN;
 	sh->cycle_index = sh->index;
+	mark_durable(sh);
 	witness_reset(sh);
 	res->new_index = 1;
 	return LSC_OK;

@@ -51,6 +51,15 @@ struct shadow {
 	int		 fd;		/* shadow file of `index`, or -1 */
 	uint64_t	 size;		/* bytes in it: header + committed frames */
 	int		 dirty;		/* appended since the last fsync */
+	/* Where the current index stood at its last good fsync.  A failed
+	 * fsync may have lost what was written since (Linux marks the pages
+	 * clean and a later fsync can succeed), so the shadow goes back
+	 * there and copies those frames again from the WAL, which our pin
+	 * keeps. */
+	struct {
+		uint64_t	 size, src_off;
+		uint32_t	 src_ck[2], dst_ck[2];
+	} durable;
 	/* The real WAL we follow, and the shadow's own header (the same
 	 * unless the index was rolled). */
 	uint8_t		 src_raw[WAL_HDR_LEN];
@@ -119,6 +128,9 @@ int	shadow_sync(struct shadow *sh, struct lsc_err *err);
 
 /* Path of shadow file `index` of the current generation (new string). */
 char	*shadow_path(const struct shadow *sh, uint32_t index);
+/* Path of shadow file `index` of generation `gen` under `meta_dir`, for
+ * readers that keep their own copy of both (new string). */
+char	*shadow_gen_path(const char *meta_dir, const char *gen, uint32_t index);
 /* Size of shadow file `index`: -1 if it does not exist. */
 int64_t	shadow_file_size(const struct shadow *sh, uint32_t index);
 /* Delete shadow files of indexes below `index`. */

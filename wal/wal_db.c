@@ -18,6 +18,11 @@
 
 /* A busy lock is retried every 1 ms for at most this long. */
 #define BUSY_RETRY_MS	100
+/* The write lock is tried every LOCK_POLL_US for at most LOCK_TRIES tries
+ * (50 ms): a writer that never pauses frees it only for microseconds
+ * between transactions, which 1 ms sleeps all but never hit. */
+#define LOCK_POLL_US	20
+#define LOCK_TRIES	2500
 
 struct wal_db {
 	char		*path;
@@ -99,13 +104,66 @@ wal_db_release_memory(struct wal_db *db)
 			sqlite3_db_release_memory(db->conn[c]);
 }
 
+/*
+ * Open connection c.  A is open from wal_db_open to wal_db_close; B only
+ * while a checkpoint needs it (wal_db_trim closes it when idle): each
+ * connection holds about 13 KB of SQLite's heap and two descriptors, and
+ * one daemon may hold thousands of databases (bench/idle_dbs.sh).
+ */
+static int
+open_conn(struct wal_db *db, enum wal_conn c, struct lsc_err *err)
+{
+	int persist = 1, rc;
+
+	if (db->conn[c] != NULL)
+		return LSC_OK;
+	rc = sqlite3_open_v2(db->path, &db->conn[c], SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		rc = lsc_seterr(err, LSC_ESQLITE, rc, "cannot open database '%s': %s",
+		    db->path, db->conn[c] ? sqlite3_errmsg(db->conn[c]) :
+		    sqlite3_errstr(rc));
+		sqlite3_close_v2(db->conn[c]);
+		db->conn[c] = NULL;
+		return rc;
+	}
+	sqlite3_extended_result_codes(db->conn[c], 1);
+	/* Lookaside (about 120 KiB per connection by default) speeds up
+	 * parsing many statements; we run a handful. */
+	sqlite3_db_config(db->conn[c], SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
+	sqlite3_busy_handler(db->conn[c], busy_handler, NULL);
+	/* Keep the -wal file when we close: the app may still use it. */
+	sqlite3_file_control(db->conn[c], "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
+	/* Closing must not checkpoint either: the WAL we leave behind is
+	 * what lets the next start resume the same generation. */
+	sqlite3_db_config(db->conn[c], SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	/* Only we checkpoint on our connections, on our schedule. */
+	if ((rc = exec(db, db->conn[c], "PRAGMA wal_autocheckpoint = 0",
+	    err)) != LSC_OK) {
+		sqlite3_close_v2(db->conn[c]);
+		db->conn[c] = NULL;
+	}
+	return rc;
+}
+
+void
+wal_db_trim(struct wal_db *db)
+{
+	/* SQLite keeps the file's locks for the other connection: closing
+	 * one of two in a process drops none of A's (unix VFS inode info). */
+	if (db->conn[WAL_CONN_B] != NULL && !db->pinned[WAL_CONN_B]) {
+		sqlite3_close_v2(db->conn[WAL_CONN_B]);
+		db->conn[WAL_CONN_B] = NULL;
+	}
+}
+
 int
 wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err)
 {
 	struct wal_db *db = xcalloc(1, sizeof(*db));
 	struct stat st;
 	char mode[32], pagesz[32];
-	int persist = 1, rc;
+	int rc;
 
 	db->path = xstrdup(path);
 	db->fd = -1;
@@ -117,32 +175,8 @@ wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err)
 	}
 	fstat(db->fd, &st);
 	db->ino = st.st_ino;
-	for (int c = 0; c < 2; c++) {
-		rc = sqlite3_open_v2(path, &db->conn[c], SQLITE_OPEN_READWRITE, NULL);
-		if (rc != SQLITE_OK) {
-			rc = lsc_seterr(err, LSC_ESQLITE, rc,
-			    "cannot open database '%s': %s", path, db->conn[c] ?
-			    sqlite3_errmsg(db->conn[c]) : sqlite3_errstr(rc));
-			goto fail;
-		}
-		sqlite3_extended_result_codes(db->conn[c], 1);
-		/* Lookaside (about 120 KiB per connection by default) speeds
-		 * up parsing many statements; we run a handful, and one daemon
-		 * may hold thousands of databases (bench/idle_dbs.sh). */
-		sqlite3_db_config(db->conn[c], SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
-		sqlite3_busy_handler(db->conn[c], busy_handler, NULL);
-		/* Keep the -wal file when we close: the app may still use it. */
-		sqlite3_file_control(db->conn[c], "main", SQLITE_FCNTL_PERSIST_WAL,
-		    &persist);
-		/* Closing must not checkpoint either: the WAL we leave behind is
-		 * what lets the next start resume the same generation. */
-		sqlite3_db_config(db->conn[c], SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
-		    NULL);
-		/* Only we checkpoint on our connections, on our schedule. */
-		if ((rc = exec(db, db->conn[c], "PRAGMA wal_autocheckpoint = 0",
-		    err)))
-			goto fail;
-	}
+	if ((rc = open_conn(db, WAL_CONN_A, err)) != LSC_OK)
+		goto fail;
 	if ((rc = query_text(db, db->conn[0], "PRAGMA journal_mode", mode,
 	    sizeof(mode), err)))
 		goto fail;
@@ -193,7 +227,8 @@ wal_db_pin(struct wal_db *db, enum wal_conn c, struct lsc_err *err)
 
 	if (db->pinned[c])
 		return LSC_OK;
-	if ((rc = exec(db, db->conn[c], "BEGIN", err)) != LSC_OK)
+	if ((rc = open_conn(db, c, err)) != LSC_OK ||
+	    (rc = exec(db, db->conn[c], "BEGIN", err)) != LSC_OK)
 		return rc;
 	/* A read is what takes the read mark; BEGIN alone takes nothing.
 	 * The schema is always there, and reading it changes nothing. */
@@ -230,6 +265,18 @@ wal_db_pinned(const struct wal_db *db, enum wal_conn c)
 	return db->pinned[c];
 }
 
+static int
+lock_poll_handler(void *arg, int count)
+{
+	struct timespec ts = { 0, LOCK_POLL_US * 1000 };
+
+	(void)arg;
+	if (count >= LOCK_TRIES)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 int
 wal_db_lock_writes(struct wal_db *db, enum wal_conn c, struct lsc_err *err)
 {
@@ -238,7 +285,12 @@ wal_db_lock_writes(struct wal_db *db, enum wal_conn c, struct lsc_err *err)
 	if (db->pinned[c])
 		return lsc_seterr(err, LSC_ESQLITE, 0,
 		    "'%s': connection already in a transaction", db->path);
-	if ((rc = exec(db, db->conn[c], "BEGIN IMMEDIATE", err)) == LSC_OK)
+	if ((rc = open_conn(db, c, err)) != LSC_OK)
+		return rc;
+	sqlite3_busy_handler(db->conn[c], lock_poll_handler, NULL);
+	rc = exec(db, db->conn[c], "BEGIN IMMEDIATE", err);
+	sqlite3_busy_handler(db->conn[c], busy_handler, NULL);
+	if (rc == LSC_OK)
 		db->pinned[c] = 1;
 	return rc;
 }
@@ -252,6 +304,9 @@ wal_db_checkpoint(struct wal_db *db, enum wal_conn c, enum wal_ckpt_mode mode,
 	    SQLITE_CHECKPOINT_TRUNCATE };
 	int nlog = -1, nckpt = -1, rc;
 
+	*busy = 0;
+	if ((rc = open_conn(db, c, err)) != LSC_OK)
+		return rc;
 	/* Never wait: RESTART and TRUNCATE would wait holding the write
 	 * lock, the application's writers queued behind them. */
 	sqlite3_busy_handler(db->conn[c], NULL, NULL);
@@ -261,14 +316,14 @@ wal_db_checkpoint(struct wal_db *db, enum wal_conn c, enum wal_ckpt_mode mode,
 
 	*busy = 0;
 	if ((rc & 0xff) == SQLITE_BUSY) {
-		*busy = 1;
+		*busy = WAL_CKPT_LOCKED;
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_OK)
 		return lsc_seterr(err, LSC_ESQLITE, rc, "'%s': %s checkpoint: %s",
 		    db->path, wal_ckpt_mode_name(mode), sqlite3_errmsg(db->conn[c]));
-	if (nlog >= 0 && nckpt >= 0 && nckpt < nlog)
-		*busy = 1;
+	if (*busy == 0 && nlog >= 0 && nckpt >= 0 && nckpt < nlog)
+		*busy = WAL_CKPT_PARTIAL;
 	return LSC_OK;
 }
 

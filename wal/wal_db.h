@@ -60,6 +60,10 @@ enum wal_conn { WAL_CONN_A = 0, WAL_CONN_B = 1 };
 void	wal_db_global_init(void);
 /* Give back the page-cache memory the connections do not need now. */
 void	wal_db_release_memory(struct wal_db *db);
+/* Close connection B if it holds no pin: it is opened again when a pin,
+ * a lock or a checkpoint needs it (an idle database then costs one
+ * connection, not two). */
+void	wal_db_trim(struct wal_db *db);
 int	wal_db_open(const char *path, struct wal_db **out, struct lsc_err *err);
 void	wal_db_close(struct wal_db *db);
 
@@ -81,11 +85,14 @@ int	wal_db_lock_writes(struct wal_db *db, enum wal_conn c,
 
 /*
  * Checkpoint on connection c (not in a transaction), never waiting for a
- * lock: a lock held by anyone makes it return at once with `busy` set, as
- * does any frame it could not checkpoint (readers in the way).  RESTART
- * and TRUNCATE take the write lock themselves: only ever try them when
- * the WAL is fully checkpointed, so that they hold it for a moment.
+ * lock: `busy` is WAL_CKPT_LOCKED when a lock it needs is held by someone
+ * (another checkpoint, a writer), WAL_CKPT_PARTIAL when it could not
+ * checkpoint every frame (readers in the way), else 0.  RESTART and
+ * TRUNCATE take the write lock themselves: only ever try them when the
+ * WAL is fully checkpointed, so that they hold it for a moment.
  */
+#define WAL_CKPT_LOCKED		1
+#define WAL_CKPT_PARTIAL	2
 int	wal_db_checkpoint(struct wal_db *db, enum wal_conn c,
 	    enum wal_ckpt_mode mode, int *busy, struct lsc_err *err);
 

@@ -105,6 +105,9 @@ wal_hdr_parse(const uint8_t b[WAL_HDR_LEN], struct wal_hdr *out,
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
 		    "unsupported WAL version %u", h.version);
 	raw_page = wal_get32(b + 8);
+	/* SQLite writes 65536 as is; 1 (the database header's spelling) is
+	 * read too, since litestream-c before 2026-03 wrote it in rolled
+	 * indexes of 64 KiB-page databases. */
 	h.page_size = raw_page == 1 ? 65536 : raw_page;
 	if (h.page_size < WAL_MIN_PAGE || h.page_size > WAL_MAX_PAGE ||
 	    (h.page_size & (h.page_size - 1)) != 0)
@@ -129,7 +132,9 @@ wal_hdr_encode(const struct wal_hdr *h, uint8_t b[WAL_HDR_LEN])
 
 	wal_put32(b, h->big_endian ? WAL_MAGIC_BE : WAL_MAGIC_LE);
 	wal_put32(b + 4, WAL_VERSION);
-	wal_put32(b + 8, h->page_size == 65536 ? 1 : h->page_size);
+	/* As SQLite's sqlite3WalFrames: 65536 itself, never the database
+	 * header's 1, which SQLite's WAL recovery rejects (below 512). */
+	wal_put32(b + 8, h->page_size);
 	wal_put32(b + 12, h->ckpt_seq);
 	wal_put32(b + 16, h->salt1);
 	wal_put32(b + 20, h->salt2);

@@ -18,7 +18,8 @@
  * A frame is valid when its salts match and its checksum continues the
  * chain; SQLite treats the first invalid frame as the end of the log and
  * ignores frames after the last valid commit.  Page size 65536 is stored
- * as 1.  Nothing here does I/O.
+ * as 65536 (unlike the database header, where it is 1; SQLite's WAL
+ * recovery refuses a WAL header that says 1).  Nothing here does I/O.
  */
 #ifndef LSC_WAL_FORMAT_H
 #define LSC_WAL_FORMAT_H

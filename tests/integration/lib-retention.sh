@@ -44,10 +44,14 @@ snaps() { "$LSC" snapshots "$URL" 2>/dev/null | awk -v g="$1" 'NR > 1 && $2 == g
 segs() { "$LSC" wal "$URL" 2>/dev/null | awk -v g="$1" 'NR > 1 && $2 == g { print $3, $4 }'; }
 
 # Every remaining snapshot of GEN has offset 0 of each index from its own
-# to the newest segment's (so the newest chain, too, is whole).
+# to the newest segment's (so the newest chain, too, is whole).  Segments
+# are listed before snapshots: retention deletes a snapshot before its
+# segments (repl_retention), so a snapshot still listed second had its
+# segments when they were listed first; the other order could see a
+# snapshot that was deleted, with its chain, between the two listings.
 chains_ok() {
-	snaps "$1" > chk.snaps || return 1
 	segs "$1" > chk.segs || return 1
+	snaps "$1" > chk.snaps || return 1
 	[ -s chk.snaps ] || { echo "no snapshot left in $1"; return 1; }
 	awk 'NR == FNR { s[$1] = 1; next }
 	     { if ($1 > max) max = $1; if ($2 == 0) z[$1] = 1 }

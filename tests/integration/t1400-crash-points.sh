@@ -45,7 +45,7 @@ max-checkpoint-page-count = 2000
 EOC
 chmod 600 c.ini
 $M write app.db --seed "$SEED" --mix "$MIX" --steps 0 >/dev/null || fail "model writer cannot create the database"
-bg $M write app.db --seed "$SEED" --mix "$MIX" --log w.log --stop stop-writer --pause-ms 8 --seconds 900
+bg $M write app.db --seed "$SEED" --mix "$MIX" --log w.log --stop stop-writer --pause-ms 8 --seconds 7200
 WRITER=$BGPID
 note "seed $SEED, points: $(echo $POINTS | wc -w), N up to $MAXN"
 

@@ -70,6 +70,13 @@ sql app.db "DELETE FROM t WHERE id % 3 <> 0; VACUUM;" || fail vacuum
 $PY "$W" app.db 200 PASSIVE > w3.log || fail "writer after the VACUUM"
 snapshots 3
 $PY "$W" app.db 50 > w5.log || fail "last writer"
+# Then a few small commits apart (each its own segment of the index now
+# current, below the checkpoint threshold): an index with several
+# segments, for the missing-middle-segment case below.
+for k in 1 2 3 4; do
+	sql app.db "INSERT INTO t(v) VALUES (randomblob(100));" || fail "small commit $k"
+	sleep 0.3
+done
 kill -TERM "$D"; wait "$D" || fail "daemon exit status $? (log: $(tail -n 3 d2.log))"
 NGEN=$(ls rep/generations | wc -l)
 [ "$NGEN" -ge 2 ] || fail "want two generations or more: $(ls rep/generations)"

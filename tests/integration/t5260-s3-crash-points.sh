@@ -51,7 +51,7 @@ $M write app.db --seed "$SEED" --mix "$MIX" --steps 0 >/dev/null || fail "model 
 # About 12 MB that the model does not check (integrity_check does).
 sql app.db "CREATE TABLE pad(b BLOB); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL
   SELECT i + 1 FROM c WHERE i < 48) INSERT INTO pad SELECT randomblob(262144) FROM c;" >/dev/null
-bg $M write app.db --seed "$SEED" --mix "$MIX" --log w.log --stop stop-writer --pause-ms 8 --seconds 900
+bg $M write app.db --seed "$SEED" --mix "$MIX" --log w.log --stop stop-writer --pause-ms 8 --seconds 7200
 WRITER=$BGPID
 note "seed $SEED, points: $(echo $POINTS | wc -w), N up to $MAXN"
 . "$ROOT/tests/integration/lib-crash.sh"

@@ -14,13 +14,20 @@ list of rules:
     {"method": "PUT", "path": "regex", "query": "regex",
      "skip": 0,          # let this many matching requests through first
      "times": 1,         # then apply to this many (-1: all)
+     "prob": 0.1,        # and then only to this share of them (optional)
      "action": "status" | "reset_request" | "reset_response" | "truncate"
-             | "stall" | "error200" | "delete_errors" | "lost_reply",
+             | "stall" | "error200" | "delete_errors" | "lost_reply"
+             | "list_rewrite",
      "status": 503, "code": "SlowDown", "message": "...",  # status/error200
      "bytes": 1000,      # reset_response/truncate: body bytes sent first
      "seconds": 10,      # stall: how long to hold the request
      "keys": 3,          # delete_errors: keys failed with "code"
-     "extra": {...}}     # status: extra <Error> fields (e.g. ServerTime)
+     "extra": {...},     # status: extra <Error> fields (e.g. ServerTime)
+     "inject": [{"key": "...", "size": 1, "mtime": "2020-..Z"}],
+     "generate": {"count": 3000, "key": "p/generations/%016x/...",
+                  "size": 1, "mtime": "2020-..Z"},
+     "sizes": {"regex": 10},   # list_rewrite: see below
+     "encoding_type": "url"}
 
 Actions: status = answer with that status and an S3 <Error> body, nothing
 forwarded; reset_request = read half the request body, then RST;
@@ -35,6 +42,14 @@ the client cannot know it succeeded.  A drop_response rule may carry
 "hide_s": N: for N seconds the key is then left out of every listing the
 proxy answers (an eventually consistent store that does not list a new
 key yet).
+list_rewrite = forward a listing (a GET of the bucket
+with list-type) and rewrite its reply: add the <Contents> of "inject"
+(each key written into the XML as given, so it may carry %-escapes,
+&#...; references or 2 KB) and of "generate" (count keys from a
+%-format taking 0..count-1), set the <Size> of every key matching a
+regex of "sizes" to its value, and with "encoding_type" add
+<EncodingType>url</EncodingType> (s3rver itself ignores encoding-type, so
+without it injected %-escapes would not be decoded).
 
 A status rule may carry "skew_s": N; the <Error> body then gets
 RequestTime (from the request's x-amz-date) and ServerTime (now + N
@@ -69,6 +84,7 @@ import hashlib
 import http.client
 import json
 import os
+import random
 import re
 import socket
 import ssl
@@ -123,6 +139,8 @@ def pick_rule(method, path, query):
             STATE["counts"][i] = n + 1
             skip, times = r.get("skip", 0), r.get("times", 1)
             if n < skip or (times >= 0 and n >= skip + times):
+                continue
+            if "prob" in r and random.random() >= r["prob"]:
                 continue
             return seq, r
         return seq, None
@@ -255,6 +273,45 @@ def emulated_listing(handler, bucket_path, query):
                    % k(p))
     out.append("</ListBucketResult>")
     return "".join(out).encode()
+
+
+def rewrite_listing(rule, data):
+    """list_rewrite: see the top of the file.  Keys are inserted verbatim
+    (the rule writes them as the XML should carry them)."""
+    def contents(key, size, mtime):
+        return ("<Contents><Key>%s</Key><LastModified>%s</LastModified>"
+                "<ETag>&quot;0&quot;</ETag><Size>%d</Size>"
+                "<StorageClass>STANDARD</StorageClass></Contents>"
+                % (key, mtime, size)).encode()
+    extra = []
+    for o in rule.get("inject") or []:
+        extra.append(contents(o["key"], o.get("size", 1),
+                              o.get("mtime", "2020-01-01T00:00:00.000Z")))
+    g = rule.get("generate")
+    if g:
+        for i in range(g["count"]):
+            extra.append(contents(g["key"] % i, g.get("size", 1),
+                                  g.get("mtime", "2020-01-01T00:00:00.000Z")))
+    for rx, size in (rule.get("sizes") or {}).items():
+        def resize(m, rx=rx, size=size):
+            block = m.group(0)
+            key = re.search(rb"<Key>(.*?)</Key>", block, re.S)
+            if key is None or not re.search(rx.encode(), key.group(1)):
+                return block
+            return re.sub(rb"<Size>\d*</Size>", b"<Size>%d</Size>" % size,
+                          block)
+        data = re.sub(rb"<Contents>.*?</Contents>", resize, data, flags=re.S)
+    if rule.get("encoding_type") and b"<EncodingType>" not in data:
+        extra.append(b"<EncodingType>%s</EncodingType>"
+                     % rule["encoding_type"].encode())
+    tail = b"</ListBucketResult>"
+    if extra and tail in data:
+        data = data.replace(tail, b"".join(extra) + tail, 1)
+    elif extra and re.search(rb"<ListBucketResult[^>]*/>", data):
+        data = re.sub(rb"<ListBucketResult([^>]*)/>",
+                      rb"<ListBucketResult\1>" + b"".join(extra).replace(
+                          b"\\", b"\\\\") + tail, data)
+    return data
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -428,6 +485,25 @@ class Handler(BaseHTTPRequestHandler):
             log(entry)
             time.sleep(rule.get("seconds", 10))
             self._close()
+            return
+
+        if action == "list_rewrite":
+            try:
+                up, resp = self._forward(body)
+                data = resp.read()
+                up.close()
+            except OSError as e:
+                entry["status"] = "upstream-error: %s" % e
+                log(entry)
+                self._reply(502, error_xml("BadGateway", str(e)))
+                return
+            if resp.status == 200:
+                data = rewrite_listing(rule, data)
+                entry["rewritten"] = True
+            entry["status"] = resp.status
+            log(entry)
+            self._send_head(resp, len(data))
+            self.wfile.write(data)
             return
 
         failed = []

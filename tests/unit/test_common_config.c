@@ -208,7 +208,38 @@ static const struct {
 	    "key 'region' is set twice in [s3]" },
 	{ __LINE__, DB "sync-interval = 1s\nsync-interval = 2s\n", 4,
 	    "key 'sync-interval' is set twice" },
-	{ __LINE__, DB "replica = file:///other\n", 3, "key 'replica' is set twice" },
+	/* several replicas: each named apart, each store apart */
+	{ __LINE__, DB "replica = file:///other\n", 3,
+	    "[db \"/data/a.db\"] already has a replica named 'file' (line 2)" },
+	{ __LINE__, DB "replica.x = file:///o\nreplica.x = file:///p\n", 4,
+	    "key 'replica.x' is set twice" },
+	{ __LINE__, DB "replica.file = file:///other\n", 3,
+	    "already has a replica named 'file'" },
+	{ __LINE__, DB "replica.a.b = file:///o\n", 3, "bad replica name 'a.b'" },
+	{ __LINE__, DB "replica. = file:///o\n", 3, "bad replica name ''" },
+	{ __LINE__, DB "replica.x = /o\n", 3, "must be file:///" },
+	{ __LINE__, DB "replica.x = file:///backup/a/\n", 3,
+	    "replica 'file:///backup/a/' of [db \"/data/a.db\"] is the same "
+	    "store as its replica 'file:///backup/a' at line 2" },
+	{ __LINE__, DB "replica.x = file:///backup/a/sub\n", 3,
+	    "is inside its replica 'file:///backup/a'" },
+	{ __LINE__, "[db \"/a.db\"]\nreplica = s3://b/p/q\nreplica.x = s3://b/p\n",
+	    3, "contains its replica 's3://b/p/q'" },
+	{ __LINE__, "[db \"/a.db\"]\nreplica = s3://b/p\nreplica.x = s3://b/p\n"
+	    "[s3 \"x\"]\nregion = r\n", 3, "is the same store as" },
+	/* [s3 "NAME"] sections */
+	{ __LINE__, DB "[s3 \"x\"]\nregion = r\n", 3,
+	    "[s3 \"x\"] is used by no replica: an s3 replica named 'x'" },
+	{ __LINE__, DB "replica.x = file:///b\n[s3 \"x\"]\nregion = r\n", 4,
+	    "is used by no replica" },
+	{ __LINE__, DB "[s3 \"x\"]\n[s3 \"x\"]\n", 4,
+	    "section [s3 \"x\"] appears twice (first at line 3)" },
+	{ __LINE__, DB "[s3 \"a b\"]\n", 3, "bad section [s3 \"a b\"]" },
+	{ __LINE__, DB "[s3 x]\n", 3, "bad section [s3 x]: write [s3 \"NAME\"]" },
+	{ __LINE__, DB "[s3 \"x\"]\nreplica = s3://b/p\n", 4,
+	    "unknown key 'replica' in [s3 \"x\"]" },
+	{ __LINE__, DB "[s3 \"x\"]\nregion = r\nregion = s\n", 5,
+	    "key 'region' is set twice in [s3 \"x\"]" },
 	{ __LINE__, "[daemon]\nlog-level = info\nlog-level = debug\n", 3,
 	    "set twice in [daemon]" },
 	/* database sections */
@@ -990,6 +1021,8 @@ test_example(void)
 	setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG;example", 1);
 	setenv("AWS_SESSION_TOKEN", "token", 1);
+	setenv("B2_KEY_ID", "b2key", 1);
+	setenv("B2_APP_KEY", "b2secret", 1);
 	tmp = fs_join(tmpdir, "example-all.ini");
 	T_EQ_INT(write_file(tmp, out, 0644), 0);
 	lsc_err_clear(&err);
@@ -1010,6 +1043,11 @@ test_example(void)
 		T_CHECK(cfg->s3.request_timeout_ms >= 0);
 		T_CHECK(cfg->s3.max_retries >= 0);
 		T_CHECK(cfg->ndb >= 2);
+		/* several replicas, one with its own [s3 "NAME"] section */
+		T_EQ_INT(cfg->dbs[0].nreplicas, 3);
+		T_EQ_INT(cfg->ns3_sections, 1);
+		T_CHECK(cfg->dbs[0].nreplicas == 3 &&
+		    cfg->dbs[0].replicas[2].s3 == &cfg->s3_sections[0].s3);
 		/* the documented defaults are the real ones */
 		for (size_t i = 0; i < cfg->ndb; i++) {
 			const struct cfg_db *d = &cfg->dbs[i];
@@ -1070,6 +1108,61 @@ test_age_keys(void)
 	T_CHECK(strstr(err.msg, "GFPYYSJZ") == NULL);
 }
 
+/* Several replicas of one database: names, URLs, order, lookups, and
+ * which S3 settings each one takes. */
+static void
+test_replicas(void)
+{
+	struct lsc_config *cfg = load_ok("[s3]\nendpoint = http://main:1\n"
+	    "region = main\naccess-key-id = MAINKEY\n"
+	    "[db \"/a.db\"]\nreplica = file:///r/a\n"
+	    "replica.usb = file:///mnt/usb/a\nreplica = s3://bkt/a\n"
+	    "replica.b2 = s3://other/a\nregion = dbregion\n"
+	    "[s3 \"b2\"]\nendpoint = https://b2.example\nregion = eu-3\n"
+	    "[db \"/b.db\"]\nreplica.b2 = s3://other/b\n", __LINE__);
+	const struct cfg_db *a;
+	const struct cfg_replica *rep;
+	struct cfg_s3 s3;
+
+	if (cfg == NULL)
+		return;
+	a = &cfg->dbs[0];
+	T_EQ_INT(a->nreplicas, 4);
+	T_EQ_STR(a->replica, "file:///r/a");
+	T_EQ_INT(a->replica_line, 6);
+	T_EQ_STR(a->replicas[0].name, "file");
+	T_EQ_STR(a->replicas[1].name, "usb");
+	T_EQ_STR(a->replicas[1].url, "file:///mnt/usb/a");
+	T_EQ_INT(a->replicas[1].line, 7);
+	T_EQ_STR(a->replicas[2].name, "s3");
+	T_EQ_STR(a->replicas[3].name, "b2");
+	T_CHECK(a->replicas[2].s3 == NULL);
+	T_CHECK(a->replicas[3].s3 == &cfg->s3_sections[0].s3);
+	T_CHECK(cfg->dbs[1].replicas[0].s3 == &cfg->s3_sections[0].s3);
+	rep = cfg_db_find_replica(a, "usb");
+	T_CHECK(rep == &a->replicas[1]);
+	T_CHECK(cfg_db_find_replica(a, "s3://other/a") == &a->replicas[3]);
+	T_CHECK(cfg_db_find_replica(a, "nope") == NULL);
+	/* The default settings: [db] keys over [s3]. */
+	cfg_s3_init(&s3);
+	cfg_replica_s3(a, &a->replicas[2], &cfg->s3, &s3);
+	T_EQ_STR(s3.endpoint, "http://main:1");
+	T_EQ_STR(s3.region, "dbregion");
+	T_EQ_STR(s3.access_key_id, "MAINKEY");
+	cfg_s3_release(&s3);
+	/* A named section alone: nothing of [s3] or of the [db]. */
+	cfg_replica_s3(a, &a->replicas[3], &cfg->s3, &s3);
+	T_EQ_STR(s3.endpoint, "https://b2.example");
+	T_EQ_STR(s3.region, "eu-3");
+	T_CHECK(s3.access_key_id == NULL);
+	cfg_s3_release(&s3);
+	cfg_free(cfg);
+	T_CHECK(cfg_name_valid("a-B_9"));
+	T_CHECK(!cfg_name_valid(""));
+	T_CHECK(!cfg_name_valid("a b"));
+	T_CHECK(!cfg_name_valid("0123456789012345678901234567890123"));
+}
+
 static void
 test_replicas_apart(void)
 {
@@ -1089,6 +1182,18 @@ test_replicas_apart(void)
 	    "[db \"/a.db\"]\nreplica = s3://bkt/p?endpoint=http://h:1\n"
 	    "[db \"/b.db\"]\nreplica = s3://bkt/p\n", 6, "is the replica of",
 	    __LINE__);
+	/* Every replica of every [db], with the endpoint of its section. */
+	expect_error("[db \"/a.db\"]\nreplica = file:///r/a\n"
+	    "replica.x = s3://bkt/p?endpoint=http://h:1\n"
+	    "[db \"/b.db\"]\nreplica = file:///r/b\nreplica.x = s3://bkt/p\n"
+	    "[s3 \"x\"]\nendpoint = http://h:1\n", 6,
+	    "replica 's3://bkt/p' of [db \"/b.db\"] is the replica of "
+	    "[db \"/a.db\"] at line 3", __LINE__);
+	cfg = load_ok("[db \"/a.db\"]\nreplica.x = s3://bkt/p\n"
+	    "[db \"/b.db\"]\nreplica = s3://bkt/p\n"
+	    "[s3 \"x\"]\nendpoint = http://other:1\n", __LINE__);
+	T_CHECK(cfg != NULL);
+	cfg_free(cfg);
 	/* Apart: sibling prefixes, another bucket, another endpoint, a name
 	 * that only starts the same. */
 	cfg = load_ok("[db \"/a.db\"]\nreplica = s3://bkt/app/one\n"
@@ -1110,6 +1215,7 @@ main(void)
 	unsetenv("LSC_T_UNSET_VAR");
 	setenv("LSC_T_REL", "rel", 1);
 	test_errors();
+	test_replicas();
 	test_long_lines();
 	test_long_line_file();
 	test_defaults();

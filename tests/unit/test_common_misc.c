@@ -387,6 +387,10 @@ test_seterr(void)
 	lsc_seterr(&err, LSC_ES3, 400, "bad:\n%s\r\nend\n", "body");
 	T_EQ_STR(err.msg, "bad: body  end ");
 	T_CHECK(strpbrk(err.msg, "\r\n") == NULL);
+	/* other control characters (a terminal escape from a hostile key) */
+	lsc_err_clear(&err);
+	lsc_seterr(&err, LSC_ECORRUPT, 0, "key '%s'", "a\033[2Jb\tc\177d\001");
+	T_EQ_STR(err.msg, "key 'a?[2Jb c?d?'");
 	lsc_err_clear(NULL);
 	/* a long message is cut to LSC_ERRLEN - 1 */
 	{
@@ -404,6 +408,23 @@ test_seterr(void)
 	T_EQ_STR(lsc_code_name((enum lsc_code)999), "unknown");
 }
 
+/* xstrndup is strndup(3): at most n bytes, never past the NUL. */
+static void
+test_xstrndup(void)
+{
+	char *p;
+
+	p = xstrndup("abcdef", 3);
+	T_EQ_STR(p, "abc");
+	free(p);
+	p = xstrndup("ab", 200);	/* read past "ab\0" before the fix */
+	T_EQ_STR(p, "ab");
+	free(p);
+	p = xstrndup("", 0);
+	T_EQ_STR(p, "");
+	free(p);
+}
+
 int
 main(void)
 {
@@ -416,6 +437,7 @@ main(void)
 	test_paths();
 	test_rfc3339();
 	test_seterr();
+	test_xstrndup();
 	fs_remove_tree(tmpdir, NULL);
 	return t_done();
 }

@@ -158,6 +158,17 @@ test_ready_and_status(void)
 	notify_update(r, 2, 9400);	/* unchanged: nothing sent */
 	T_EQ_STR(next_msg(), "");
 	T_EQ_STR(next_msg(), "");
+	/* A replica lagging towards max-pending shows from 50% on. */
+	r[1].pending_pct = 40;
+	notify_update(r, 2, 10500);
+	T_EQ_STR(next_msg(), "");
+	r[1].pending_pct = 92;
+	notify_update(r, 2, 11600);
+	T_EQ_STR(next_msg(), "STATUS=2 databases, worst lag 0s, /data/b.db: a "
+	    "replica holds 92% of max-pending");
+	r[1].pending_pct = 0;
+	notify_update(r, 2, 12700);
+	T_EQ_STR(next_msg(), "STATUS=2 databases, worst lag 0s");
 
 	T_EQ_INT(notify_db_lag_ms(&r[0], 9000), 0);
 	r[0].failing = 1;

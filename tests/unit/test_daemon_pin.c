@@ -3,7 +3,7 @@
  * Issue 11 defect 6: a snapshot is never taken without a read pin.  A real
  * repl on a temp database and file replica: after a step, both of our
  * connections are made to drop their pins (as when a hand-off and the
- * re-pin after it both fail); repl_snapshot must refuse (LSC_EBUSY, no
+ * re-pin after it both fail); a snapshot (ship_snapshot) must refuse (LSC_EBUSY, no
  * object written), and the next step must hold a pin again before it
  * ships, checkpoints or snapshots.
  */
@@ -57,11 +57,11 @@ main(void)
 
 	cfg_db_defaults(&db);
 	db.path = path;
-	db.replica = url;
+	cfg_db_add_replica(&db, NULL, url, 0);
 	cfg_s3_init(&s3);
 	wal_db_global_init();
 	repl_init(&r, &db, &s3, NULL);
-	T_EQ_INT(repl_step(&r), LSC_OK);
+	T_EQ_INT(repl_sync(&r), LSC_OK);
 	T_CHECK(r.db != NULL && wal_db_pinned(r.db, WAL_CONN_A));
 	before = count_snapshots(rep);
 	T_EQ_INT(before, 1);
@@ -69,7 +69,8 @@ main(void)
 	/* No pin on either connection: no snapshot. */
 	wal_db_unpin(r.db, WAL_CONN_A);
 	wal_db_unpin(r.db, WAL_CONN_B);
-	T_EQ_INT(repl_snapshot(&r, &err), LSC_EBUSY);
+	repl_publish(&r);
+	T_EQ_INT(ship_snapshot(&r.ships[0], &err), LSC_EBUSY);
 	T_CHECK(err.msg[0] != '\0');
 	T_EQ_INT(count_snapshots(rep), before);
 
@@ -80,14 +81,19 @@ main(void)
 	    NULL, NULL, NULL), SQLITE_OK);
 	wal_db_unpin(r.db, WAL_CONN_A);
 	wal_db_unpin(r.db, WAL_CONN_B);
-	T_EQ_INT(repl_step(&r), LSC_OK);
+	T_EQ_INT(repl_sync(&r), LSC_OK);
 	T_CHECK(wal_db_pinned(r.db, WAL_CONN_A) || wal_db_pinned(r.db, WAL_CONN_B));
 	T_EQ_INT(sqlite3_exec(app, "COMMIT;", NULL, NULL, NULL), SQLITE_OK);
 	lsc_err_clear(&err);
-	T_EQ_INT(repl_snapshot(&r, &err), LSC_OK);
+	T_EQ_INT(ship_snapshot(&r.ships[0], &err), LSC_OK);
 
 	T_EQ_INT(repl_final(&r), 0);
+	T_EQ_INT(shipper_final(&r.ships[0]), 0);
+	repl_final_end(&r);
 	repl_release(&r);
+	free(db.replicas[0].name);
+	free(db.replicas[0].url);
+	free(db.replicas);
 	cfg_s3_release(&s3);
 	sqlite3_close(app);
 	cmd = xasprintf("rm -rf '%s'", dir);

@@ -102,15 +102,33 @@ test_list(void)
 	T_CHECK(pg.next_token == NULL);
 	seen_free(&s);
 
-	/* Refused: not a listing, bad size, %00, truncated without token,
-	 * not XML, too deep. */
+	/* A key that does not decode (%00 would cut it, %zz is no escape)
+	 * comes through as listed: never one of ours, skipped by the caller,
+	 * and the listing's other keys still count. */
+	{
+		const char *odd = "<ListBucketResult><EncodingType>url</EncodingType>"
+		    "<Contents><Key>a%00b</Key><Size>1</Size></Contents>"
+		    "<Contents><Key>x%zz</Key><Size>1</Size></Contents>"
+		    "<Contents><Key>%2e%2e/%01</Key><Size>1</Size></Contents>"
+		    "</ListBucketResult>";
+
+		lsc_err_clear(&err);
+		T_EQ_INT(s3_xml_list(odd, strlen(odd), on_obj, &s, &pg, &err),
+		    LSC_OK);
+		T_EQ_INT(s.n, 3);
+		T_EQ_STR(s.keys[0], "a%00b");
+		T_EQ_STR(s.keys[1], "x%zz");
+		T_EQ_STR(s.keys[2], "../\x01");
+		seen_free(&s);
+	}
+
+	/* Refused: not a listing, bad size, truncated without token, not
+	 * XML, too deep. */
 	{
 		const char *bad[] = {
 			"<Error><Code>x</Code></Error>",
 			"<ListBucketResult><Contents><Key>k</Key><Size>-1</Size>"
 			"</Contents></ListBucketResult>",
-			"<ListBucketResult><EncodingType>url</EncodingType><Contents>"
-			"<Key>a%00b</Key><Size>1</Size></Contents></ListBucketResult>",
 			"<ListBucketResult><IsTruncated>true</IsTruncated>"
 			"</ListBucketResult>",
 			"<ListBucketResult><Contents><Size>1</Size></Contents>"
@@ -272,6 +290,10 @@ test_dates(void)
 	T_EQ_INT(s3_parse_iso8601("2024-01-01T00:00:00", &v), -1);
 	T_EQ_INT(s3_parse_iso8601("2024-01-01T00:00:00.Z", &v), -1);
 	T_EQ_INT(s3_parse_iso8601("yesterday", &v), -1);
+	/* Beyond int64_t nanoseconds: refused, not overflowed (UBSan). */
+	T_EQ_INT(s3_parse_iso8601("2261-12-31T23:59:59.999Z", &v), 0);
+	T_EQ_INT(s3_parse_iso8601("4601-01-02T03:04:05.123456789Z", &v), -1);
+	T_EQ_INT(s3_parse_iso8601("0001-01-01T00:00:00Z", &v), -1);
 	T_EQ_INT(s3_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &v), 0);
 	T_EQ_INT(v, 784111777);
 	T_EQ_INT(s3_parse_http_date("06 Nov 1994", &v), -1);

@@ -17,6 +17,8 @@ test_header(int big_endian, uint32_t page_size)
 	struct lsc_err err = { 0 };
 
 	wal_hdr_encode(&h, b);
+	/* Bytes 8-11 as SQLite writes them: 65536 too, never 1. */
+	T_EQ_INT(wal_get32(b + 8), page_size);
 	T_EQ_INT(wal_hdr_parse(b, &got, &err), LSC_OK);
 	T_EQ_INT(got.page_size, page_size);
 	T_EQ_INT(got.big_endian, big_endian);
@@ -28,6 +30,43 @@ test_header(int big_endian, uint32_t page_size)
 		T_EQ_INT(wal_hdr_parse(b, &got, &err), LSC_ECORRUPT);
 		b[i] ^= 0x10;
 	}
+}
+
+/* The header of a real WAL of a 64 KiB-page database (SQLite 3.40). */
+static void
+test_sqlite_64k_header(void)
+{
+	static const uint8_t real[WAL_HDR_LEN] = {
+		0x37, 0x7f, 0x06, 0x82, 0x00, 0x2d, 0xe2, 0x18,
+		0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	};
+	struct wal_hdr got;
+	uint8_t b[WAL_HDR_LEN], again[WAL_HDR_LEN];
+
+	memcpy(b, real, sizeof(b));
+	wal_put32(b + 16, 0x01020304);
+	wal_put32(b + 20, 0x05060708);
+	got.page_size = 65536;
+	got.big_endian = 0;
+	got.ckpt_seq = 0;
+	got.salt1 = 0x01020304;
+	got.salt2 = 0x05060708;
+	wal_hdr_encode(&got, again);
+	/* Same bytes 0-23 as SQLite's, so the same checksum. */
+	T_CHECK(memcmp(again, b, 24) == 0);
+	T_EQ_INT(wal_hdr_parse(again, &got, NULL), LSC_OK);
+	T_EQ_INT(got.page_size, 65536);
+	/* The old spelling 1 is still read. */
+	wal_put32(b + 8, 1);
+	{
+		uint32_t s[2] = { 0, 0 };
+
+		wal_checksum(0, b, 24, s);
+		wal_put32(b + 24, s[0]);
+		wal_put32(b + 28, s[1]);
+	}
+	T_EQ_INT(wal_hdr_parse(b, &got, NULL), LSC_OK);
+	T_EQ_INT(got.page_size, 65536);
 }
 
 static void
@@ -142,6 +181,7 @@ main(void)
 		test_header(0, ps);
 		test_header(1, ps);
 	}
+	test_sqlite_64k_header();
 	test_frames(0);
 	test_frames(1);
 	test_layout();
