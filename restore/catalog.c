@@ -102,6 +102,17 @@ catalog_build(const struct replica_list *l, struct catalog *out)
 			qsort(g->snaps, g->nsnap, sizeof(*g->snaps), cmp_obj);
 		if (g->nseg > 1)
 			qsort(g->segs, g->nseg, sizeof(*g->segs), cmp_obj);
+		/*
+		 * A segment is never empty, but a store that writes objects in
+		 * place (s3rver) lists the newest one before its bytes are
+		 * there.  The generation's last one, listed empty, is still
+		 * being written: leave it to the next listing.  (An empty one
+		 * anywhere else is kept, and refused when read.)
+		 */
+		if (g->nseg > 0 && g->segs[g->nseg - 1].size == 0) {
+			free(g->segs[g->nseg - 1].key);
+			g->nseg--;
+		}
 	}
 	if (c.ngen > 1)
 		qsort(c.gens, c.ngen, sizeof(*c.gens), cmp_gen);

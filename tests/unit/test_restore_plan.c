@@ -116,6 +116,28 @@ test_catalog_sorting(void)
 	replica_list_free(&l);
 }
 
+/* The newest segment listed empty is still being written (a store that
+ * writes in place lists it early): left out.  An empty one before it
+ * stays, to be refused when read. */
+static void
+test_catalog_empty_last(void)
+{
+	struct replica_list l = { 0 };
+	struct catalog c;
+
+	snap(&l, GA, 0, S(1));
+	seg(&l, GA, 0, 0, S(2));
+	replica_list_add(&l, "generations/" GA "/wal/00000000_00001038.wal.lz4", 0, S(3));
+	seg(&l, GA, 0, 0x2070, S(4));
+	replica_list_add(&l, "generations/" GA "/wal/00000001_00000000.wal.lz4", 0, S(5));
+	catalog_build(&l, &c);
+	T_EQ_INT(c.gens[0].nseg, 3);
+	T_EQ_INT(c.gens[0].segs[1].size, 0);
+	T_EQ_INT(c.gens[0].segs[2].offset, 0x2070);
+	catalog_release(&c);
+	replica_list_free(&l);
+}
+
 /* One generation: snapshots at 0 (t=10) and 2 (t=50); indexes 0..3. */
 static void
 build_one(struct replica_list *l)
@@ -409,6 +431,7 @@ int
 main(void)
 {
 	test_catalog_sorting();
+	test_catalog_empty_last();
 	test_latest_and_timestamps();
 	test_oldest();
 	test_index();
