@@ -37,6 +37,7 @@ struct lz4r {
 	lsc_sink_fn	 sink;
 	void		*ctx;
 	unsigned char	*out;
+	size_t		 out_cap;
 	uint64_t	 max_out;
 	uint64_t	 total_out;
 	unsigned char	 head[HEAD_LEN];	/* magic + FLG, held back */
@@ -147,6 +148,13 @@ lz4w_free(struct lz4w *w)
 struct lz4r *
 lz4r_new(lsc_sink_fn sink, void *ctx, uint64_t max_out, struct lsc_err *err)
 {
+	return lz4r_new_sized(sink, ctx, max_out, OUT_CHUNK, err);
+}
+
+struct lz4r *
+lz4r_new_sized(lsc_sink_fn sink, void *ctx, uint64_t max_out, size_t out_cap,
+    struct lsc_err *err)
+{
 	struct lz4r *r = xcalloc(1, sizeof(*r));
 
 	if (LZ4F_isError(LZ4F_createDecompressionContext(&r->dctx, LZ4F_VERSION))) {
@@ -157,7 +165,8 @@ lz4r_new(lsc_sink_fn sink, void *ctx, uint64_t max_out, struct lsc_err *err)
 	r->sink = sink;
 	r->ctx = ctx;
 	r->max_out = max_out;
-	r->out = xmalloc(OUT_CHUNK);
+	r->out_cap = out_cap > 0 ? out_cap : OUT_CHUNK;
+	r->out = xmalloc(r->out_cap);
 	return r;
 }
 
@@ -204,7 +213,7 @@ decode(struct lz4r *r, const unsigned char *p, size_t len, struct lsc_err *err)
 	int rc;
 
 	while (len > 0) {
-		size_t out_n = OUT_CHUNK, in_n = len, hint;
+		size_t out_n = r->out_cap, in_n = len, hint;
 
 		if (r->done)
 			return lsc_seterr(err, LSC_ECORRUPT, 0,
@@ -263,6 +272,19 @@ lz4r_finish(struct lz4r *r, struct lsc_err *err)
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
 		    "LZ4 frame is truncated (no end mark or checksum)");
 	return LSC_OK;
+}
+
+void
+lz4r_reset(struct lz4r *r, lsc_sink_fn sink, void *ctx, uint64_t max_out)
+{
+	LZ4F_resetDecompressionContext(r->dctx);
+	r->sink = sink;
+	r->ctx = ctx;
+	r->max_out = max_out;
+	r->total_out = 0;
+	r->head_len = 0;
+	r->done = 0;
+	r->over = 0;
 }
 
 uint64_t

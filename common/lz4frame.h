@@ -41,10 +41,26 @@ void	lz4w_free(struct lz4w *w);
 /* Decompressor; output goes to `sink`, at most `max_out` bytes. */
 struct lz4r *lz4r_new(lsc_sink_fn sink, void *ctx, uint64_t max_out,
 	    struct lsc_err *err);
+/*
+ * The same, handing the sink up to `out_cap` bytes a call (lz4r_new: 256
+ * KiB).  With LZ4R_BLOCK_MAX or more, liblz4 decodes each block straight
+ * into that buffer instead of into its own and then copying it out.
+ */
+#define LZ4R_BLOCK_MAX	(4 * 1024 * 1024)	/* Litestream's block size */
+struct lz4r *lz4r_new_sized(lsc_sink_fn sink, void *ctx, uint64_t max_out,
+	    size_t out_cap, struct lsc_err *err);
 int	lz4r_feed(struct lz4r *r, const void *data, size_t len,
 	    struct lsc_err *err);
 /* LSC_ECORRUPT unless exactly one whole, verified frame was fed. */
 int	lz4r_finish(struct lz4r *r, struct lsc_err *err);
+/*
+ * Ready `r` for a new frame into `sink`, as lz4r_new would make it but
+ * keeping its buffers (liblz4's are 8 MiB for 4 MiB blocks: allocating
+ * and faulting them in again for every object is a measurable cost).
+ * Whatever state the previous frame left, even a failure.
+ */
+void	lz4r_reset(struct lz4r *r, lsc_sink_fn sink, void *ctx,
+	    uint64_t max_out);
 uint64_t lz4r_total_out(const struct lz4r *r);
 /* 1 if the reader failed because the frame inflates past `max_out`. */
 int	lz4r_over_cap(const struct lz4r *r);

@@ -47,6 +47,24 @@ replica_check(struct replica *r, struct lsc_err *err)
 }
 
 int
+replica_dup(struct replica *r, struct replica **out, struct lsc_err *err)
+{
+	struct replica *d = NULL;
+	int rc;
+
+	if (r->ops->dup == NULL)
+		return lsc_seterr(err, LSC_ECONFIG, 0,
+		    "replica '%s' cannot be opened twice", r->url);
+	if ((rc = r->ops->dup(r, &d, err)) != LSC_OK)
+		return rc;
+	d->max_retries = r->max_retries;
+	d->stop = r->stop;
+	d->file_mode = r->file_mode;
+	*out = d;
+	return LSC_OK;
+}
+
+int
 replica_put_begin(struct replica *r, const char *key, struct replica_put **out,
     struct lsc_err *err)
 {

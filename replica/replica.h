@@ -64,6 +64,9 @@ struct replica_ops {
 	void	(*free)(struct replica *r);
 	/* Optional (NULL: nothing to check); see replica_check. */
 	int	(*check)(struct replica *r, struct lsc_err *err);
+	/* A second handle on the same store; see replica_dup. */
+	int	(*dup)(struct replica *r, struct replica **out,
+		    struct lsc_err *err);
 };
 
 struct replica {
@@ -96,6 +99,14 @@ void	replica_free(struct replica *r);
  * cures, with a one-line message saying which.
  */
 int	replica_check(struct replica *r, struct lsc_err *err);
+
+/*
+ * A second handle on the same replica, with the same settings, retry
+ * policy and stop flag, for another thread: a handle serves one thread at
+ * a time (an S3 handle holds one connection).  *out is for replica_free.
+ */
+int	replica_dup(struct replica *r, struct replica **out,
+	    struct lsc_err *err);
 
 /* Convenience wrappers over the ops. */
 int	replica_put_begin(struct replica *r, const char *key,

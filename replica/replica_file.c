@@ -305,6 +305,12 @@ file_del(struct replica *base, const char *const *keys, size_t n,
 	return rc;
 }
 
+static int
+file_dup(struct replica *base, struct replica **out, struct lsc_err *err)
+{
+	return replica_file_open(((struct file_replica *)base)->dir, out, err);
+}
+
 static void
 file_free(struct replica *base)
 {
@@ -325,6 +331,7 @@ static const struct replica_ops file_ops = {
 	.list = file_list,
 	.del = file_del,
 	.free = file_free,
+	.dup = file_dup,
 };
 
 int

@@ -524,6 +524,24 @@ s3_check(struct replica *base, struct lsc_err *err)
 	return rc;
 }
 
+static int
+s3_dup(struct replica *base, struct replica **out, struct lsc_err *err)
+{
+	struct s3_replica *r = (struct s3_replica *)base, *d;
+	struct s3_client *c = s3_client_dup(r->c, err);
+
+	if (c == NULL)
+		return err != NULL && err->code ? (int)err->code : LSC_ECONFIG;
+	d = xcalloc(1, sizeof(*d));
+	d->base.ops = &s3_ops;
+	d->base.url = xstrdup(r->base.url);
+	d->c = c;
+	d->prefix = xstrdup(r->prefix);
+	d->part_size = r->part_size;
+	*out = &d->base;
+	return LSC_OK;
+}
+
 static void
 s3_free(struct replica *base)
 {
@@ -546,4 +564,5 @@ static const struct replica_ops s3_ops = {
 	.del = s3_del,
 	.free = s3_free,
 	.check = s3_check,
+	.dup = s3_dup,
 };

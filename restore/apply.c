@@ -27,8 +27,8 @@ apply_init(struct db_apply *a, int fd, const char *spool_dir, const char *gen)
 	a->fd = fd;
 	a->spool_dir = spool_dir;
 	a->gen = gen;
+	a->cache_mem = APPLY_CACHE_MEM;
 	a->path = "";
-	a->spool_fd = -1;
 }
 
 void
@@ -36,12 +36,10 @@ apply_release(struct db_apply *a)
 {
 	if (a == NULL)
 		return;
-	free(a->frame);
-	free(a->pend);
-	if (a->spool_fd >= 0)
-		close(a->spool_fd);
-	a->frame = a->pend = NULL;
-	a->spool_fd = -1;
+	free(a->vframe);
+	pcache_free(a->pc);
+	a->frame = a->vframe = NULL;
+	a->pc = NULL;
 }
 
 static int
@@ -148,16 +146,15 @@ void
 apply_use_page_size(struct db_apply *a, uint32_t ps)
 {
 	a->page_size = ps;
-	free(a->frame);
-	free(a->pend);
-	a->frame = xmalloc(wal_frame_len(ps));
-	a->pend = NULL;
-	a->pend_cap = 0;
-	if (a->fd < 0)
-		return;		/* verify only: pending frames are not kept */
-	a->pend_cap = APPLY_PENDING_MEM < wal_frame_len(ps) ?
-	    wal_frame_len(ps) : APPLY_PENDING_MEM;
-	a->pend = xmalloc(a->pend_cap);
+	free(a->vframe);
+	pcache_free(a->pc);
+	a->frame = a->vframe = NULL;
+	a->pc = NULL;
+	if (a->fd < 0)		/* verify only: pending frames are not kept */
+		a->frame = a->vframe = xmalloc(wal_frame_len(ps));
+	else
+		a->pc = pcache_new(a->fd, a->path, ps, a->cache_mem,
+		    a->spool_dir);
 }
 
 void
@@ -168,8 +165,6 @@ apply_index_begin(struct db_apply *a, uint32_t index)
 	a->pos = 0;
 	a->have_hdr = 0;
 	a->frame_have = 0;
-	a->pend_len = 0;
-	a->spool_len = 0;
 	a->pend_frames = 0;
 	a->commit_pages = 0;
 	a->index_commits = 0;
@@ -188,80 +183,6 @@ apply_segment_begin(struct db_apply *a, const char *key, uint64_t offset,
 		    a->pos, offset, offset, key);
 	a->key = key;
 	return LSC_OK;
-}
-
-/* Write one frame's page into the database. */
-static int
-put_page(struct db_apply *a, const uint8_t *frame, struct lsc_err *err)
-{
-	uint32_t pgno = wal_get32(frame);
-
-	if (pwrite_full(a->fd, frame + WAL_FRAME_HDR_LEN, a->page_size,
-	    (off_t)(pgno - 1) * a->page_size) != 0)
-		return lsc_seterr(err, LSC_EIO, errno,
-		    "cannot write the restored database '%s': %s", a->path,
-		    strerror(errno));
-	return LSC_OK;
-}
-
-static int
-spill(struct db_apply *a, struct lsc_err *err)
-{
-	if (a->spool_fd < 0) {
-		/* Unnamed, so nothing is left behind whatever happens. */
-		a->spool_fd = open(a->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC,
-		    0600);
-		if (a->spool_fd < 0) {
-			char *p = xasprintf("%s/.lsc-pending-XXXXXX", a->spool_dir);
-
-			a->spool_fd = mkostemp(p, O_CLOEXEC);
-			if (a->spool_fd >= 0)
-				unlink(p);
-			free(p);
-		}
-		if (a->spool_fd < 0)
-			return lsc_seterr(err, LSC_EIO, errno,
-			    "cannot create a temp file in '%s' for '%s': %s",
-			    a->spool_dir, a->path, strerror(errno));
-	}
-	if (pwrite_full(a->spool_fd, a->pend, a->pend_len,
-	    (off_t)a->spool_len) != 0)
-		return lsc_seterr(err, LSC_EIO, errno,
-		    "cannot write a temp file in '%s' for '%s': %s",
-		    a->spool_dir, a->path, strerror(errno));
-	a->spool_len += a->pend_len;
-	a->pend_len = 0;
-	return LSC_OK;
-}
-
-/* The transaction is committed: write its frames in log order. */
-static int
-flush_pending(struct db_apply *a, struct lsc_err *err)
-{
-	size_t flen = wal_frame_len(a->page_size);
-	uint8_t *tmp = NULL;
-	int rc = LSC_OK;
-
-	if (a->spool_len > 0) {
-		tmp = xmalloc(flen);
-		for (uint64_t off = 0; rc == LSC_OK && off < a->spool_len;
-		    off += flen) {
-			ssize_t n = pread_full(a->spool_fd, tmp, flen, (off_t)off);
-
-			if (n != (ssize_t)flen)
-				rc = lsc_seterr(err, LSC_EIO, errno,
-				    "cannot read back a temp file in '%s'",
-				    a->spool_dir);
-			else
-				rc = put_page(a, tmp, err);
-		}
-		free(tmp);
-	}
-	for (size_t off = 0; rc == LSC_OK && off < a->pend_len; off += flen)
-		rc = put_page(a, a->pend + off, err);
-	a->pend_len = 0;
-	a->spool_len = 0;
-	return rc;
 }
 
 /* A whole frame is in a->frame; it started at index offset `at`. */
@@ -287,17 +208,12 @@ frame_done(struct db_apply *a, uint64_t at, struct lsc_err *err)
 		return lsc_seterr(err, LSC_ECORRUPT, 0,
 		    "corrupt WAL segment '%s': frame at offset %" PRIu64 " breaks "
 		    "the checksum chain", a->key, at);
-	if (a->fd >= 0) {
-		if (a->pend_len + flen > a->pend_cap &&
-		    (rc = spill(a, err)) != LSC_OK)
-			return rc;
-		memcpy(a->pend + a->pend_len, a->frame, flen);
-		a->pend_len += flen;
-	}
+	if (a->pc != NULL)
+		pcache_add(a->pc);
 	a->pend_frames++;
 	if (fh.commit == 0)
 		return LSC_OK;
-	if ((rc = flush_pending(a, err)) != LSC_OK)
+	if (a->pc != NULL && (rc = pcache_commit(a->pc, err)) != LSC_OK)
 		return rc;
 	a->frames += a->pend_frames;
 	a->pend_frames = 0;
@@ -344,6 +260,9 @@ apply_wal_feed(void *ctx, const void *data, size_t len, struct lsc_err *err)
 			a->have_hdr = 1;
 			continue;
 		}
+		if (a->frame_have == 0 && a->pc != NULL &&
+		    (rc = pcache_slot(a->pc, &a->frame, err)) != LSC_OK)
+			return rc;
 		n = flen - a->frame_have;
 		n = n < len ? n : len;
 		memcpy(a->frame + a->frame_have, p, n);
@@ -376,10 +295,17 @@ apply_index_end(struct db_apply *a, struct lsc_err *err)
 		a->dropped_bytes += a->frame_have;
 		a->dropped_key = a->key;
 	}
-	a->pend_len = 0;
-	a->spool_len = 0;
 	a->pend_frames = 0;
 	a->frame_have = 0;
+	if (a->pc != NULL) {
+		int rc;
+
+		/* The window ends with the index; pages past its end are cut. */
+		pcache_drop(a->pc);
+		if ((rc = pcache_flush(a->pc, a->index_commits > 0 ?
+		    a->commit_pages : UINT32_MAX, err)) != LSC_OK)
+			return rc;
+	}
 	if (a->index_commits > 0) {
 		if (a->fd >= 0 &&
 		    ftruncate(a->fd, (off_t)a->commit_pages * a->page_size) != 0)

@@ -56,12 +56,14 @@ objread_release(struct objread *o)
 {
 	age_identities_release(&o->ids);
 	free(o->first_key);
+	lz4r_free(o->lz);
 	o->first_key = NULL;
+	o->lz = NULL;
 	o->mode = 0;
 }
 
 /* One object on its way: age (maybe) then LZ4. */
-struct one {
+struct objread_obj {
 	struct objread	*o;
 	const char	*key;
 	struct lz4r	*lz;
@@ -70,6 +72,8 @@ struct one {
 	lsc_sink_fn	 sink;		/* the caller's */
 	void		*ctx;
 	int		 local;		/* the caller's sink failed */
+	uint64_t	 cap;		/* the most it may inflate to */
+	const char	*why;		/* where that cap comes from */
 };
 
 /* Between the LZ4 reader and the caller: notes that a failure was the
@@ -77,7 +81,7 @@ struct one {
 static int
 through(void *ctx, const void *data, size_t len, struct lsc_err *err)
 {
-	struct one *x = ctx;
+	struct objread_obj *x = ctx;
 	int rc = x->sink(x->ctx, data, len, err);
 
 	if (rc != LSC_OK)
@@ -88,7 +92,7 @@ through(void *ctx, const void *data, size_t len, struct lsc_err *err)
 static int
 lz4_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 {
-	return lz4r_feed(((struct one *)ctx)->lz, data, len, err);
+	return lz4r_feed(((struct objread_obj *)ctx)->lz, data, len, err);
 }
 
 static const char *
@@ -99,7 +103,7 @@ mode_name(int mode)
 
 /* The first byte says what the object is; check it against the rest. */
 static int
-start(struct one *x, const void *data, size_t len, struct lsc_err *err)
+start(struct objread_obj *x, const void *data, size_t len, struct lsc_err *err)
 {
 	struct objread *o = x->o;
 	int rc;
@@ -132,10 +136,10 @@ start(struct one *x, const void *data, size_t len, struct lsc_err *err)
 	return LSC_OK;
 }
 
-static int
-obj_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
+int
+objread_feed(void *ctx, const void *data, size_t len, struct lsc_err *err)
 {
-	struct one *x = ctx;
+	struct objread_obj *x = ctx;
 	int rc;
 
 	if (len == 0)
@@ -146,38 +150,80 @@ obj_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 	    lz4r_feed(x->lz, data, len, err);
 }
 
+struct objread_obj *
+objread_begin(struct objread *o, const char *key, uint64_t cap,
+    const char *why, lsc_sink_fn sink, void *ctx)
+{
+	struct objread_obj *x = xcalloc(1, sizeof(*x));
+
+	x->o = o;
+	x->key = key;
+	x->sink = sink;
+	x->ctx = ctx;
+	x->cap = cap;
+	x->why = why;
+	/*
+	 * One LZ4 reader for every object: its buffers are 8 MiB.  Output
+	 * a block at a time, so liblz4 decodes into ours directly (its own
+	 * output buffer is then never touched: no more memory, one copy
+	 * less of every byte).
+	 */
+	if (o->lz != NULL)
+		lz4r_reset(o->lz, through, x, cap);
+	else
+		o->lz = lz4r_new_sized(through, x, cap, LZ4R_BLOCK_MAX, NULL);
+	x->lz = o->lz;
+	return x;
+}
+
 int
-objread_fetch(struct objread *o, struct replica *r, const char *key,
-    uint64_t cap, const char *why, lsc_sink_fn sink, void *ctx,
+objread_end(struct objread_obj *x, int rc, const struct lsc_err *e_in,
     struct lsc_err *err)
 {
-	struct one x = { .o = o, .key = key, .sink = sink, .ctx = ctx };
 	struct lsc_err e = { 0 };
-	int rc;
+	const char *key = x->key;
+	int local = x->local;
 
-	if ((x.lz = lz4r_new(through, &x, cap, &e)) == NULL)
-		rc = e.code ? (int)e.code : LSC_EIO;
-	else if ((rc = replica_get(r, key, obj_sink, &x, &e)) == LSC_OK) {
-		if (x.ar != NULL)
-			rc = ager_finish(x.ar, &e);
-		if (rc == LSC_OK)
-			rc = lz4r_finish(x.lz, &e);
-	}
-	ager_free(x.ar);
-	if (rc != LSC_OK && x.lz != NULL && lz4r_over_cap(x.lz)) {
-		lz4r_free(x.lz);
-		return lsc_seterr(err, LSC_ECORRUPT, 0, "refusing object '%s': it "
+	if (rc != LSC_OK && e_in != NULL)
+		e = *e_in;
+	if (rc == LSC_OK && x->lz == NULL)
+		rc = lsc_seterr(&e, LSC_EIO, 0, "cannot create LZ4 decompressor");
+	if (rc == LSC_OK && x->ar != NULL)
+		rc = ager_finish(x->ar, &e);
+	if (rc == LSC_OK)
+		rc = lz4r_finish(x->lz, &e);
+	ager_free(x->ar);
+	if (rc != LSC_OK && x->lz != NULL && lz4r_over_cap(x->lz)) {
+		rc = lsc_seterr(err, LSC_ECORRUPT, 0, "refusing object '%s': it "
 		    "inflates past %llu bytes, more than %s", key,
-		    (unsigned long long)cap, why);
+		    (unsigned long long)x->cap, x->why);
+		free(x);
+		return rc;
 	}
-	lz4r_free(x.lz);
+	free(x);
 	if (rc == LSC_OK)
 		return LSC_OK;
+	if (e.code == 0)
+		lsc_seterr(&e, rc, 0, "failed");
 	/* Name the object, once; the output's own failure names the output. */
-	if (x.local || strstr(e.msg, key) != NULL)
+	if (local || strstr(e.msg, key) != NULL)
 		return lsc_seterr(err, rc, e.sys, "%s", e.msg);
 	if (rc == LSC_ECORRUPT)
 		return lsc_seterr(err, rc, e.sys, "corrupt object '%s': %s", key,
 		    e.msg);
 	return lsc_seterr(err, rc, e.sys, "'%s': %s", key, e.msg);
+}
+
+int
+objread_fetch(struct objread *o, struct replica *r, const char *key,
+    uint64_t cap, const char *why, lsc_sink_fn sink, void *ctx,
+    struct lsc_err *err)
+{
+	struct objread_obj *x = objread_begin(o, key, cap, why, sink, ctx);
+	struct lsc_err e = { 0 };
+	int rc = LSC_OK;
+
+	if (x->lz != NULL)
+		rc = replica_get(r, key, objread_feed, x, &e);
+	return objread_end(x, rc, &e, err);
 }

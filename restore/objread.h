@@ -24,6 +24,7 @@ struct objread {
 	struct age_identities ids;	/* loaded at the first encrypted object */
 	int		 mode;		/* 0 unknown, 1 plain, 2 encrypted */
 	char		*first_key;	/* the object that fixed `mode` */
+	struct lz4r	*lz;		/* reused from object to object */
 };
 
 /* Cannot fail; `identity_file` (may be NULL) must outlive `o`. */
@@ -62,6 +63,23 @@ uint64_t objread_segment_cap(const struct cat_obj *s, const struct cat_obj *end,
  */
 int	objread_fetch(struct objread *o, struct replica *r, const char *key,
 	    uint64_t cap, const char *why, lsc_sink_fn sink, void *ctx,
+	    struct lsc_err *err);
+
+/*
+ * The same in three steps, for stored bytes that come from elsewhere (a
+ * prefetched copy): objread_fetch is objread_begin, replica_get into
+ * objread_feed, objread_end.  Begin cannot fail.  Feed returns errors
+ * as they are; objread_end takes `rc`, the reading's outcome so far (and
+ * `e`, its error when not LSC_OK), verifies the ends when it is LSC_OK,
+ * frees `x` and returns what objread_fetch would, naming the object in
+ * `err` once.
+ */
+struct objread_obj;
+struct objread_obj *objread_begin(struct objread *o, const char *key,
+	    uint64_t cap, const char *why, lsc_sink_fn sink, void *ctx);
+int	objread_feed(void *x, const void *data, size_t len,
+	    struct lsc_err *err);
+int	objread_end(struct objread_obj *x, int rc, const struct lsc_err *e,
 	    struct lsc_err *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "restore/apply.h"
 #include "restore/objread.h"
 #include "restore/restore.h"
+#include "restore/rstream.h"
 
 /* `path` as an SQLite URI: file:// + the absolute path, %-escaped. */
 static char *
@@ -112,6 +114,20 @@ remove_sidecars(const char *path)
 	free(p);
 }
 
+/* What the commit window saved, for whoever profiles a restore. */
+static void
+log_cache_stats(const struct db_apply *a)
+{
+	struct pcache_stats st;
+
+	if (a->pc == NULL)
+		return;
+	pcache_get_stats(a->pc, &st);
+	log_debug("page cache\tframes=%" PRIu64 " pages_written=%" PRIu64
+	    " windows=%" PRIu64 " spilled=%" PRIu64, st.frames,
+	    st.pages_written, st.flushes, st.spilled);
+}
+
 /* rename(2) that never replaces an existing `to`. */
 static int
 rename_noreplace(const char *from, const char *to, struct lsc_err *err)
@@ -138,32 +154,124 @@ fail:
 	    from, to, strerror(errno));
 }
 
+/* Object `i` of the plan (0 the snapshot, then the segments) begins. */
 static int
-apply_segments(struct replica *r, struct objread *o,
-    const struct restore_plan *p, struct db_apply *a, struct lsc_err *err)
+object_begin(const struct restore_plan *p, size_t i, struct db_apply *a,
+    struct lsc_err *err)
 {
+	const struct cat_obj *s;
+	int rc;
+
+	if (i == 0) {
+		apply_snapshot_begin(a, p->snap->key);
+		return LSC_OK;
+	}
+	s = p->segs[i - 1];
+	if (i == 1 || s->index != p->segs[i - 2]->index) {
+		if (i > 1 && (rc = apply_index_end(a, err)) != LSC_OK)
+			return rc;
+		apply_index_begin(a, s->index);
+	}
+	log_debug("applying WAL segment\tkey=%s", s->key);
+	return apply_segment_begin(a, s->key, s->offset, err);
+}
+
+/*
+ * Read the plan's objects in a thread (rstream.h) and apply their bytes
+ * here as they come, in plan order.
+ */
+static int
+apply_objects(struct replica *r, struct objread *o,
+    const struct restore_plan *p, struct db_apply *a, const char *dir,
+    volatile sig_atomic_t *stop, struct lsc_err *err)
+{
+	size_t n = 1 + p->nseg, cur = SIZE_MAX;
+	const char **keys = xcalloc(n, sizeof(*keys));
+	uint64_t *sizes = xcalloc(n, sizeof(*sizes));
+	uint64_t *caps = xcalloc(n, sizeof(*caps));
+	char **whys = xcalloc(n, sizeof(*whys));
+	struct rstream_opts opts = { 0 };
+	struct rstream *s = NULL;
+	int rc;
+
 	char why[LSC_ERRLEN];
-	int rc = LSC_OK;
 
-	for (size_t i = 0; rc == LSC_OK && i < p->nseg; i++) {
-		const struct cat_obj *s = p->segs[i];
-		uint64_t cap;
+	keys[0] = p->snap->key;
+	sizes[0] = p->snap->size;
+	caps[0] = objread_inflate_cap(p->snap->size);
+	snprintf(why, sizeof(why), "255 times its listed size of %llu bytes",
+	    (unsigned long long)p->snap->size);
+	whys[0] = xstrdup(why);
+	for (size_t i = 0; i < p->nseg; i++) {
+		keys[i + 1] = p->segs[i]->key;
+		sizes[i + 1] = p->segs[i]->size;
+		caps[i + 1] = objread_segment_cap(p->segs[i],
+		    p->gen->segs + p->gen->nseg, why, sizeof(why));
+		whys[i + 1] = xstrdup(why);
+	}
+	opts.caps = caps;
+	opts.whys = (const char *const *)whys;
+	/* A local replica reads faster than it could be copied. */
+	if (strcmp(r->ops->type, "file") != 0) {
+		opts.sizes = sizes;
+		opts.fetchers = RESTORE_FETCHERS;
+		opts.spool_budget = RESTORE_SPOOL_BUDGET;
+		opts.spool_dir = dir;
+	}
+	if ((rc = rstream_start(&s, r, o, keys, n, &opts, stop, err)) != LSC_OK)
+		goto out;
+	for (;;) {
+		const struct rstream_piece *pc = rstream_next(s);
 
-		if (i == 0 || s->index != p->segs[i - 1]->index) {
-			if (i > 0 && (rc = apply_index_end(a, err)) != LSC_OK)
+		if (pc->obj != cur) {
+			cur = pc->obj;
+			if ((rc = object_begin(p, cur, a, err)) != LSC_OK)
 				break;
-			apply_index_begin(a, s->index);
 		}
-		log_debug("applying WAL segment\tkey=%s", s->key);
-		cap = objread_segment_cap(s, p->gen->segs + p->gen->nseg, why,
-		    sizeof(why));
-		if ((rc = apply_segment_begin(a, s->key, s->offset, err)) == LSC_OK)
-			rc = objread_fetch(o, r, s->key, cap, why, apply_wal_feed, a,
-			    err);
+		if (pc->end) {
+			if (pc->rc != LSC_OK) {
+				rc = lsc_seterr(err, pc->rc, pc->err.sys, "%s",
+				    pc->err.msg);
+				break;
+			}
+			if (cur == 0 && (rc = apply_snapshot_end(a, err)) != LSC_OK)
+				break;
+			if (cur + 1 == n)
+				break;
+			continue;
+		}
+		rc = cur == 0 ? apply_snapshot_feed(a, pc->data, pc->len, err) :
+		    apply_wal_feed(a, pc->data, pc->len, err);
+		if (rc != LSC_OK)
+			break;
 	}
 	if (rc == LSC_OK && p->nseg > 0)
 		rc = apply_index_end(a, err);
+out:
+	rstream_free(s);
+	for (size_t i = 0; i < n; i++)
+		free(whys[i]);
+	free(whys);
+	free(caps);
+	free(sizes);
+	free(keys);
 	return rc;
+}
+
+/* fsync(2) in a thread of its own, beside the integrity check. */
+struct bg_sync {
+	pthread_t	 th;
+	int		 fd;
+	int		 rc;		/* 0 or an errno */
+};
+
+static void *
+bg_sync_run(void *arg)
+{
+	struct bg_sync *b = arg;
+
+	b->rc = fsync(b->fd) == 0 ? 0 : errno;
+	return NULL;
 }
 
 int
@@ -182,10 +290,10 @@ restore_build_flags(struct replica *r, const struct restore_plan *p,
 	char *dir = fs_dirname(output);
 	char *tmp = xasprintf("%s.lsc-tmp-%d", output, (int)getpid());
 	struct lsc_err dirr = { 0 };
+	struct bg_sync sync = { .fd = -1 };
 	struct db_apply a;
 	struct objread o;
-	char why[LSC_ERRLEN];
-	int fd = -1, rc;
+	int fd = -1, rc, sync_started = 0;
 
 	/* Encrypted or plain, one kind per generation (objread.h). */
 	objread_init(&o, p->age_identity_file);
@@ -204,21 +312,34 @@ restore_build_flags(struct replica *r, const struct restore_plan *p,
 	a.fd = fd;
 	log_info("restoring\tgeneration=%s snapshot=%s segments=%zu", p->gen->id,
 	    p->snap->key, p->nseg);
-	apply_snapshot_begin(&a, p->snap->key);
-	snprintf(why, sizeof(why), "255 times its listed size of %llu bytes",
-	    (unsigned long long)p->snap->size);
-	if ((rc = objread_fetch(&o, r, p->snap->key,
-	    objread_inflate_cap(p->snap->size), why, apply_snapshot_feed, &a,
-	    err)) != LSC_OK || (rc = apply_snapshot_end(&a, err)) != LSC_OK ||
-	    (rc = apply_segments(r, &o, p, &a, err)) != LSC_OK)
+	if ((rc = apply_objects(r, &o, p, &a, dir, stop, err)) != LSC_OK)
 		goto out;
-	if (!(flags & RESTORE_NO_CHECK) &&
-	    (rc = restore_check_integrity(tmp, err)) != LSC_OK)
+	log_cache_stats(&a);
+	/* Their buffers are done with: not to add to SQLite's below. */
+	apply_release(&a);
+	objread_release(&o);
+	/*
+	 * The file is complete: check it while the kernel writes it out.
+	 * Both must succeed before the rename below makes it visible.
+	 */
+	sync.fd = fd;
+	if (!(flags & RESTORE_NO_SYNC) &&
+	    pthread_create(&sync.th, NULL, bg_sync_run, &sync) == 0)
+		sync_started = 1;
+	else if (!(flags & RESTORE_NO_SYNC))
+		bg_sync_run(&sync);	/* no thread: here, first */
+	if (!(flags & RESTORE_NO_CHECK))
+		rc = restore_check_integrity(tmp, err);
+	if (sync_started) {
+		pthread_join(sync.th, NULL);
+		sync_started = 0;
+	}
+	if (rc != LSC_OK)
 		goto out;
 	remove_sidecars(tmp);
-	if (!(flags & RESTORE_NO_SYNC) && fsync(fd) != 0) {
-		rc = lsc_seterr(err, LSC_EIO, errno, "cannot fsync '%s': %s", tmp,
-		    strerror(errno));
+	if (sync.rc != 0) {
+		rc = lsc_seterr(err, LSC_EIO, sync.rc, "cannot fsync '%s': %s", tmp,
+		    strerror(sync.rc));
 		goto out;
 	}
 	if (close(fd) != 0) {

@@ -3,16 +3,21 @@
  * Carrying out a restore plan: stream the snapshot and every planned WAL
  * segment from the replica through the age reader (encrypted objects,
  * with the plan's age_identity_file) and the LZ4 reader into the apply
- * engine,
- * building `<output>.lsc-tmp-<pid>` beside the output; check it with
- * SQLite's `PRAGMA integrity_check` (opened read-only and immutable, so no
- * -wal or -shm file appears); fsync it; rename it to the output without
- * ever replacing an existing file; fsync the directory.
+ * engine, building `<output>.lsc-tmp-<pid>` beside the output; check it
+ * with SQLite's `PRAGMA integrity_check` (opened read-only and immutable,
+ * so no -wal or -shm file appears) while it is fsynced; rename it to the
+ * output without ever replacing an existing file; fsync the directory.
+ *
+ * Reading and decoding run in a thread of their own (rstream.h), beside
+ * the checks and writes of the apply engine; from a remote replica the
+ * next objects are downloaded ahead (prefetch.h).
  *
  * On any failure the temp file is removed, nothing is left at `output`,
  * and `err` names the object and the reason in one line.  Memory is
- * bounded by an LZ4 block, a WAL frame and the apply engine's pending
- * buffer, whatever the database size.
+ * bounded, whatever the database size, by liblz4's buffers (8 MiB for
+ * Litestream's 4 MiB blocks), the reader's ring and the apply engine's
+ * page cache (APPLY_CACHE_MEM); temp files beside the output, by the
+ * biggest transaction (the apply engine's spool) and RESTORE_SPOOL_BUDGET.
  */
 #ifndef LSC_RESTORE_H
 #define LSC_RESTORE_H
@@ -37,6 +42,15 @@ struct restore_stats {
 	uint64_t	 dropped_frames;	/* after an index's last commit */
 	uint64_t	 dropped_bytes;		/* of a torn last frame */
 };
+
+/*
+ * From a remote replica (S3), the next objects are downloaded ahead of
+ * the one being applied, this many at once, into unnamed temp files
+ * beside the output, up to this many stored bytes (prefetch.h).  Why 4:
+ * see bench/restore_floor.sh.
+ */
+#define RESTORE_FETCHERS	4
+#define RESTORE_SPOOL_BUDGET	(256ULL * 1024 * 1024)
 
 /* restore_build_flags: leave out steps a throwaway copy does not need. */
 #define RESTORE_NO_CHECK	0x1	/* no PRAGMA integrity_check */

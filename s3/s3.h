@@ -60,6 +60,14 @@ struct s3_client;
  */
 struct s3_client *s3_client_new(const struct s3_config *cfg,
 	    struct lsc_err *err);
+/*
+ * A second client with the settings and credentials of `c`, and its own
+ * connection: a client serves one thread at a time, so each thread that
+ * makes requests needs its own.  NULL (and `err` says why) only if no
+ * libcurl handle can be made.
+ */
+struct s3_client *s3_client_dup(const struct s3_client *c,
+	    struct lsc_err *err);
 /* Free the client and wipe the secrets it held.  NULL is fine. */
 void	s3_client_free(struct s3_client *c);
 /* Change the retry policy (e.g. per command). */

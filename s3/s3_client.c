@@ -187,6 +187,27 @@ s3_client_new(const struct s3_config *cfg, struct lsc_err *err)
 	return c;
 }
 
+struct s3_client *
+s3_client_dup(const struct s3_client *c, struct lsc_err *err)
+{
+	struct s3_client *d = xcalloc(1, sizeof(*d));
+
+	d->scheme = xstrdup(c->scheme);
+	d->host = xstrdup(c->host);
+	d->bucket = xstrdup(c->bucket);
+	d->region = xstrdup(c->region);
+	d->path_style = c->path_style;
+	d->max_retries = c->max_retries;
+	d->stop = c->stop;
+	d->rng = c->rng ^ (uint64_t)(uintptr_t)d;
+	s3_sigv4_init(&d->sv, c->sv.access_key_id, c->sv.secret, c->sv.token);
+	if ((d->http = s3_http_dup(c->http, err)) == NULL) {
+		s3_client_free(d);
+		return NULL;
+	}
+	return d;
+}
+
 void
 s3_client_free(struct s3_client *c)
 {

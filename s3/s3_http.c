@@ -71,6 +71,12 @@ s3_http_new(const struct s3_http_opts *o, struct lsc_err *err)
 	return h;
 }
 
+struct s3_http *
+s3_http_dup(const struct s3_http *h, struct lsc_err *err)
+{
+	return s3_http_new(&h->o, err);
+}
+
 void
 s3_http_free(struct s3_http *h)
 {

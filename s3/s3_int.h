@@ -180,6 +180,8 @@ struct s3_http_resp {
 };
 
 struct s3_http *s3_http_new(const struct s3_http_opts *o, struct lsc_err *err);
+/* A new handle with the options of `h` (for another thread). */
+struct s3_http *s3_http_dup(const struct s3_http *h, struct lsc_err *err);
 void	s3_http_free(struct s3_http *h);
 /*
  * One request.  LSC_OK when an HTTP reply arrived (any status; the body

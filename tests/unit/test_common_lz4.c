@@ -541,6 +541,76 @@ test_small_no_checksum(void)
 	free(txt);
 }
 
+/*
+ * One reader reused with lz4r_reset: after a good frame, after a corrupt
+ * one (a flipped content byte), after a truncated one and after a refused
+ * one (no content checksum), the next frame decodes whole and exact, the
+ * count restarts and the new sink gets the bytes.
+ */
+static void
+test_reset(void)
+{
+	size_t n = 5 * 1024 * 1024 + 77;	/* two 4 MiB blocks */
+	unsigned char *src = random_bytes(n), *z = NULL, *bad;
+	size_t zlen = 0;
+	struct lsc_err err = { 0 };
+	struct buf a, b;
+	struct lz4r *r;
+
+	T_EQ_INT(lz4_compress_buf(src, n, &z, &zlen, &err), LSC_OK);
+	bad = xmalloc(zlen);
+	buf_init(&a, (size_t)-1 / 2);
+	buf_init(&b, (size_t)-1 / 2);
+	r = lz4r_new(buf_sink, &a, UINT64_MAX, &err);
+	T_EQ_INT(lz4r_feed(r, z, zlen, &err), LSC_OK);
+	T_EQ_INT(lz4r_finish(r, &err), LSC_OK);
+	for (int kind = 0; kind < 4; kind++) {
+		size_t blen = zlen;
+
+		memcpy(bad, z, zlen);
+		if (kind == 1)
+			bad[zlen / 2] ^= 0x40;	/* a literal: checksum fails */
+		else if (kind == 2)
+			blen = zlen - 10;	/* truncated */
+		else if (kind == 3) {	/* a valid frame, no content checksum */
+			LZ4F_preferences_t p;
+
+			memset(&p, 0, sizeof(p));
+			blen = LZ4F_compressFrame(bad, zlen, src, 1000, &p);
+			T_CHECK(!LZ4F_isError(blen));
+		}
+		lsc_err_clear(&err);
+		lz4r_reset(r, buf_sink, &b, UINT64_MAX);
+		b.len = 0;
+		if (kind == 0) {
+			T_EQ_INT(lz4r_feed(r, bad, blen, &err), LSC_OK);
+			T_EQ_INT(lz4r_finish(r, &err), LSC_OK);
+		} else {
+			int rc = lz4r_feed(r, bad, blen, &err);
+
+			if (rc == LSC_OK)
+				rc = lz4r_finish(r, &err);
+			T_EQ_INT(rc, LSC_ECORRUPT);
+		}
+		/* Reset after whatever that was: the good frame again. */
+		lsc_err_clear(&err);
+		b.len = 0;
+		lz4r_reset(r, buf_sink, &b, UINT64_MAX);
+		T_EQ_INT(lz4r_feed(r, z, 1000, &err), LSC_OK);
+		T_EQ_INT(lz4r_feed(r, z + 1000, zlen - 1000, &err), LSC_OK);
+		T_EQ_INT(lz4r_finish(r, &err), LSC_OK);
+		T_EQ_INT(lz4r_total_out(r), n);
+		T_CHECK(b.len == n && memcmp(b.data, src, n) == 0);
+	}
+	T_CHECK(a.len == n);		/* the first sink got nothing more */
+	lz4r_free(r);
+	buf_release(&a);
+	buf_release(&b);
+	free(bad);
+	free(z);
+	free(src);
+}
+
 int
 main(void)
 {
@@ -550,5 +620,6 @@ main(void)
 	test_corruption();
 	test_no_content_checksum();
 	test_small_no_checksum();
+	test_reset();
 	return t_done();
 }

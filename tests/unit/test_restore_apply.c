@@ -387,14 +387,16 @@ test_shrink(int be)
 	close(fd);
 }
 
-/* A transaction bigger than the pending buffer spills and still applies
+/* A transaction bigger than the page cache spills and still applies
  * in log order; a big uncommitted one is dropped. */
 static void
 test_spill(int be)
 {
 	const uint32_t ps = 4096;
-	const uint32_t n = 2 * APPLY_PENDING_MEM / 4096 + 17;
+	const uint32_t slots = 64;
+	const uint32_t n = 2 * slots + 17;
 	struct lsc_err err = { 0 };
+	struct pcache_stats pst;
 	struct db_apply a;
 	struct wb w;
 	int fd = tmpfd(), ok = 1;
@@ -407,11 +409,14 @@ test_spill(int be)
 	for (uint32_t i = 0; i < n; i++)	/* never committed */
 		wb_frame(&w, 2 + i, 0, 0x99);
 	apply_init(&a, fd, "/tmp", GEN);
+	a.cache_mem = slots * wal_frame_len(ps);
 	T_EQ_INT(give_snapshot(&a, ps, 1, &err), LSC_OK);
 	apply_index_begin(&a, 0);
 	T_EQ_INT(give_segment(&a, &w, 0, w.len, 65536, "big", &err), LSC_OK);
 	T_EQ_INT(apply_index_end(&a, &err), LSC_OK);
-	T_CHECK(a.spool_fd >= 0);
+	pcache_get_stats(a.pc, &pst);
+	T_CHECK(pst.spilled >= n);	/* the committed one, at least */
+	T_EQ_INT(pst.frames, 2 * n);
 	for (uint32_t i = 0; i < n; i++)
 		ok &= page_is(fd, ps, 2 + i, (uint8_t)(0x50 + i % 7));
 	T_CHECK(ok);
@@ -421,6 +426,118 @@ test_spill(int be)
 	apply_release(&a);
 	wb_free(&w);
 	close(fd);
+}
+
+/*
+ * The commit window against a model that writes every committed frame in
+ * log order: random transactions over a small database (hot pages and
+ * repeats within a transaction), with uncommitted tails, torn frames,
+ * shrinks and regrowth, several indexes, and caches from the minimum (so
+ * windows end mid-index and transactions spill) to big enough for all;
+ * the files must be equal byte for byte.  A page rewritten by every
+ * transaction is written once per window.
+ */
+static void
+test_window(int be)
+{
+	const uint32_t ps = 512, maxpg = 40;
+	size_t flen = wal_frame_len(ps);
+	static const uint32_t slot_counts[] = { 8, 9, 13, 32, 1000 };
+	uint64_t seed = 0x1234567u + (uint64_t)be;
+
+	for (size_t sc = 0; sc < sizeof(slot_counts) / sizeof(slot_counts[0]);
+	    sc++) {
+		for (int round = 0; round < 20; round++) {
+			struct lsc_err err = { 0 };
+			struct pcache_stats pst;
+			struct db_apply a;
+			int fd = tmpfd(), mfd = tmpfd();
+			uint32_t size = 5, nidx = 1 + round % 3;
+			uint8_t *page = malloc(ps);
+			int ok = 1;
+
+			apply_init(&a, fd, "/tmp", GEN);
+			a.cache_mem = slot_counts[sc] * flen;
+			T_EQ_INT(give_snapshot(&a, ps, size, &err), LSC_OK);
+			/* the model starts as the snapshot */
+			for (uint32_t p = 1; p <= size; p++) {
+				pread(fd, page, ps, (off_t)(p - 1) * ps);
+				pwrite(mfd, page, ps, (off_t)(p - 1) * ps);
+			}
+			for (uint32_t ix = 0; ix < nidx; ix++) {
+				struct wb w;
+				uint32_t ntx = 1 + (uint32_t)(seed % 30);
+				size_t cut;
+
+				wb_init(&w, be, ps, 100 + ix);
+				for (uint32_t t = 0; t < ntx; t++) {
+					uint32_t nf, newsize = size;
+
+					seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+					nf = 1 + (uint32_t)(seed >> 33) % 12;
+					if ((seed >> 20) % 7 == 0)
+						newsize = 2 + (uint32_t)(seed >> 40) % maxpg;
+					else if (size < maxpg)
+						newsize = size + (uint32_t)(seed >> 45) % 2;
+					for (uint32_t f = 0; f < nf; f++) {
+						uint32_t pg;
+
+						seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+						/* page 1 and 2 hot, the rest anywhere */
+						pg = (seed >> 60) < 6 ? 1 + (uint32_t)(seed >> 62) % 2 :
+						    1 + (uint32_t)(seed >> 33) % newsize;
+						wb_frame(&w, pg, f + 1 == nf ? newsize : 0,
+						    (uint8_t)(seed >> 50));
+					}
+					size = newsize;
+				}
+				/* An uncommitted tail, sometimes torn. */
+				wb_frame(&w, 1, 0, 0xee);
+				cut = (seed >> 30) % 2 ? flen / 2 : 0;
+				apply_index_begin(&a, ix);
+				T_EQ_INT(give_segment(&a, &w, 0, w.len / 2, 333, "s0",
+				    &err), LSC_OK);
+				T_EQ_INT(give_segment(&a, &w, w.len / 2, w.len - cut,
+				    4096, "s1", &err), LSC_OK);
+				T_EQ_INT(apply_index_end(&a, &err), LSC_OK);
+				/* the model: committed frames in log order */
+				{
+					size_t off = WAL_HDR_LEN, txn = off;
+					uint32_t commit_size = 0;
+
+					for (; off + flen <= w.len; off += flen) {
+						if (wal_get32(w.data + off + 4) == 0)
+							continue;
+						for (size_t f = txn; f <= off; f += flen)
+							pwrite(mfd, w.data + f + WAL_FRAME_HDR_LEN,
+							    ps, (off_t)(wal_get32(w.data + f) - 1) * ps);
+						commit_size = wal_get32(w.data + off + 4);
+						txn = off + flen;
+					}
+					ftruncate(mfd, (off_t)commit_size * ps);
+				}
+				wb_free(&w);
+			}
+			T_EQ_INT(fsize(fd), fsize(mfd));
+			for (uint32_t p = 1; p <= size; p++) {
+				uint8_t *m = malloc(ps);
+
+				pread(fd, page, ps, (off_t)(p - 1) * ps);
+				pread(mfd, m, ps, (off_t)(p - 1) * ps);
+				ok &= memcmp(page, m, ps) == 0;
+				free(m);
+			}
+			T_CHECK(ok);
+			pcache_get_stats(a.pc, &pst);
+			T_EQ_INT(pst.frames, a.frames);
+			if (slot_counts[sc] >= 1000)	/* one window per index */
+				T_CHECK(pst.pages_written <= (uint64_t)nidx * maxpg);
+			free(page);
+			apply_release(&a);
+			close(fd);
+			close(mfd);
+		}
+	}
 }
 
 static void
@@ -501,7 +618,7 @@ test_verify_only(int be)
 {
 	const uint32_t ps = 4096;
 	size_t flen = wal_frame_len(ps);
-	uint32_t big = APPLY_PENDING_MEM / ps * 3;
+	uint32_t big = APPLY_CACHE_MEM / ps * 3;
 	struct lsc_err err = { 0 };
 	struct db_apply a;
 	struct wb w;
@@ -524,7 +641,7 @@ test_verify_only(int be)
 	T_EQ_INT(a.dropped_frames, 0);		/* the tail frame is torn... */
 	T_EQ_INT(a.dropped_bytes, flen - flen / 3);	/* ...to these bytes */
 	T_CHECK(a.dropped_key != NULL && strcmp(a.dropped_key, "seg") == 0);
-	T_CHECK(a.pend == NULL && a.spool_fd == -1);
+	T_CHECK(a.pc == NULL);
 	apply_release(&a);
 
 	/* The same with the tail whole, WAL checked without a snapshot. */
@@ -578,6 +695,7 @@ main(void)
 		test_corrupt(be);
 		test_shrink(be);
 		test_spill(be);
+		test_window(be);
 		test_verify_only(be);
 	}
 	test_snapshot();

@@ -139,6 +139,41 @@ test_layout(void)
 	T_CHECK(!layout_gen_valid("0123456789abcdef0"));
 }
 
+/*
+ * Known answers for SQLite's checksum (walChecksumBytes), computed apart
+ * (Python struct, '<II' and '>II' words) over bytes (7i + 3) mod 256,
+ * whole and at an odd address, so the two byte orders cannot be swapped
+ * or mixed without notice; 64 bytes (whole rounds of two pairs) and 72
+ * (one pair more).
+ */
+static void
+test_checksum_vectors(void)
+{
+	uint8_t buf[72 + 1];
+	uint32_t s[2];
+
+	for (int off = 0; off <= 1; off++) {
+		for (int i = 0; i < 72; i++)
+			buf[off + i] = (uint8_t)(i * 7 + 3);
+		s[0] = s[1] = 0;
+		wal_checksum(0, buf + off, 72, s);
+		T_EQ_INT(s[0], 0x7cbe11d4u);
+		T_EQ_INT(s[1], 0x4194044cu);
+		s[0] = s[1] = 0;
+		wal_checksum(1, buf + off, 72, s);
+		T_EQ_INT(s[0], 0x26e59fb8u);
+		T_EQ_INT(s[1], 0xad5b0128u);
+		s[0] = s[1] = 0;
+		wal_checksum(0, buf + off, 64, s);
+		T_EQ_INT(s[0], 0xd4043b78u);
+		T_EQ_INT(s[1], 0xcfe80b99u);
+		s[0] = s[1] = 0;
+		wal_checksum(1, buf + off, 64, s);
+		T_EQ_INT(s[0], 0xbc8c5a64u);
+		T_EQ_INT(s[1], 0xa68e737cu);
+	}
+}
+
 int
 main(void)
 {
@@ -150,6 +185,7 @@ main(void)
 	test_frames(0);
 	test_frames(1);
 	test_layout();
+	test_checksum_vectors();
 	T_EQ_INT(wal_align(4096, 31), 0);
 	T_EQ_INT(wal_align(4096, 32 + 4120 * 3 + 100), 32 + 4120 * 3);
 	return t_done();
