@@ -3,6 +3,7 @@
 # Litestream v0.3.13 and beside no replicator at all, in one run.
 #
 #   bench/app_latency.sh [SECONDS] [ROUNDS] [STYLE]   (defaults: 15 3 deferred)
+#   APP_ARGS="--threads 1 --rate 400" bench/app_latency.sh ...  (other loads)
 #
 # Each round runs, in turn, bench/app_latency.py (4 threads, 800 write
 # transactions a second, SQLite's default busy handler, a read beside each
@@ -51,7 +52,7 @@ one() {	# one MODE ROUND: appends "mode json cpu" to $W/results
 			sleep 0.05; done
 		c0=$(cpu_s $RP)
 	fi
-	out=$($APP "$d/app.db" --seconds "$SECS" --style "$STYLE")
+	out=$($APP "$d/app.db" --seconds "$SECS" --style "$STYLE" ${APP_ARGS:-})
 	cpu=-
 	if [ -n "$RP" ]; then
 		cpu=$(awk -v a="$(cpu_s $RP)" -v b="$c0" 'BEGIN { printf "%.2f", a - b }')

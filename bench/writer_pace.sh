@@ -48,6 +48,7 @@ one() {
 		i=0; until ls "$d"/rep/generations/*/snapshots/*.lz4 >/dev/null 2>&1; do
 			i=$((i + 1)); [ $i -lt 200 ] || { echo "no snapshot from $mode" >&2; return 1; }; sleep 0.05; done
 	fi
+	cpu0=0; [ -n "$rp" ] && cpu0=$(cpu_ticks $rp)
 	"$WW" "$d/app.db" --duration "$DUR" --log "$d/commits.log" > "$d/w.out" & wp=$!
 	k=0
 	if [ -n "$rp" ]; then
@@ -58,6 +59,8 @@ one() {
 	fi
 	wait $wp
 	stop=$(now_ns)
+	# The replicator's CPU (user + system, all threads) while the writer ran.
+	cpu=-; [ -n "$rp" ] && cpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks $rp)" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}')
 	cps=$(sed -n 's/.*commits_per_sec=\([0-9.]*\).*/\1/p' "$d/w.out")
 	p999=$(sed -n 's/.*p999_us=\([0-9.]*\).*/\1/p' "$d/w.out")
 	last=$(tail -n 1 "$d/commits.log" | cut -d' ' -f1)
@@ -87,8 +90,11 @@ one() {
 	else
 		lag_med=- lag_max=-
 	fi
-	echo "$cps $lag_med $lag_max $end_lag $p999"
+	echo "$cps $lag_med $lag_max $end_lag $p999 $cpu"
 }
+
+# utime + stime of process $1, in clock ticks.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' /proc/$1/stat; }
 
 median() { sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
 
@@ -96,19 +102,20 @@ printf 'duration %ss, %s runs, sync-interval 1s, file replica, %s cores\n' "$DUR
 for r in $(seq 1 "$RUNS"); do
 	for m in alone lsc ls; do
 		res=$(one $m $r)
-		echo "run $r $m: commits/s=$(echo $res | cut -d' ' -f1) lag_median_s=$(echo $res | cut -d' ' -f2) lag_max_s=$(echo $res | cut -d' ' -f3) end_lag_s=$(echo $res | cut -d' ' -f4) commit_p999_us=$(echo $res | cut -d' ' -f5)"
+		echo "run $r $m: commits/s=$(echo $res | cut -d' ' -f1) lag_median_s=$(echo $res | cut -d' ' -f2) lag_max_s=$(echo $res | cut -d' ' -f3) end_lag_s=$(echo $res | cut -d' ' -f4) commit_p999_us=$(echo $res | cut -d' ' -f5) replicator_cpu_s=$(echo $res | cut -d' ' -f6)"
 		echo "$m $res" >> "$W/results"
 	done
 done
 base=$(awk '$1=="alone"{print $2}' "$W/results" | median)
 base999=$(awk '$1=="alone"{print $6}' "$W/results" | median)
-printf '\n%-12s %12s %8s %12s %10s %10s %10s %8s\n' mode commits/s ratio lag_median lag_max end_lag p999_us ratio
+printf '\n%-12s %12s %8s %12s %10s %10s %10s %8s %8s\n' mode commits/s ratio lag_median lag_max end_lag p999_us ratio cpu_s
 for m in alone lsc ls; do
 	c=$(awk -v m=$m '$1==m{print $2}' "$W/results" | median)
 	l=$(awk -v m=$m '$1==m{print $3}' "$W/results" | median)
 	x=$(awk -v m=$m '$1==m{print $4}' "$W/results" | median)
 	e=$(awk -v m=$m '$1==m{print $5}' "$W/results" | median)
 	p=$(awk -v m=$m '$1==m{print $6}' "$W/results" | median)
+	u=$(awk -v m=$m '$1==m{print $7}' "$W/results" | median)
 	name=$m; [ $m = lsc ] && name=litestream-c; [ $m = ls ] && name=litestream
-	printf '%-12s %12s %8s %12s %10s %10s %10s %8s\n' "$name" "$c" "$(awk -v a="$c" -v b="$base" 'BEGIN{printf "%.3f", a/b}')" "$l" "$x" "$e" "$p" "$(awk -v a="$p" -v b="$base999" 'BEGIN{printf "%.3f", a/b}')"
+	printf '%-12s %12s %8s %12s %10s %10s %10s %8s %8s\n' "$name" "$c" "$(awk -v a="$c" -v b="$base" 'BEGIN{printf "%.3f", a/b}')" "$l" "$x" "$e" "$p" "$(awk -v a="$p" -v b="$base999" 'BEGIN{printf "%.3f", a/b}')" "$u"
 done

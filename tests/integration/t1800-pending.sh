@@ -31,15 +31,18 @@ EOC
 	bg "$LSC" replicate -c $pol.ini 2> $pol.log; D=$BGPID
 	wait_for 10 grep -q "snapshot written" $pol.log || fail "$pol: no snapshot"
 	mv rep_$pol rep_$pol.away && touch rep_$pol
-	maxwal=0
+	maxwal=0 series=
 	# About 5 MB of WAL in 5 s, the -wal sampled meanwhile.
 	"$WALWRITER" $db.db --rate 250 --duration 5 --row-size 3000 >/dev/null &
 	WP=$!
 	i=0
 	while kill -0 $WP 2>/dev/null && [ $i -lt 200 ]; do
 		s=$(stat -c %s $db.db-wal); [ "$s" -gt "$maxwal" ] && maxwal=$s
+		# Every half second, for the log: -wal and shadow WAL over time.
+		[ $((i % 5)) = 0 ] && series="$series $((i / 10)).$((i % 10))s:$((s >> 10))/$(shadow_kb $db)"
 		sleep 0.1; i=$((i + 1))
 	done
+	note "$pol: time:app -wal KiB/shadow WAL KiB during the outage:$series"
 	wait $WP || fail "$pol: writer"
 	kb=$(shadow_kb $db)
 	note "$pol: app -wal peaked at $((maxwal >> 10)) KiB during the outage; shadow WAL ${kb} KiB"
