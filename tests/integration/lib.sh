@@ -11,7 +11,12 @@ WALWRITER="$BUILD/tests/walwriter"
 T=$(mktemp -d "${TMPDIR:-/tmp}/lsc-test.XXXXXX")
 LSC_PIDS=""
 cleanup() {
-	for p in $LSC_PIDS; do kill -9 "$p" 2>/dev/null; done
+	# Children first: a daemon started under a wrapper (/usr/bin/time,
+	# timeout, sh -c) would outlive the wrapper's kill, orphaned.
+	for p in $LSC_PIDS; do
+		pkill -9 -P "$p" 2>/dev/null
+		kill -9 "$p" 2>/dev/null
+	done
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$T"
 }
 trap cleanup EXIT INT TERM

@@ -30,7 +30,9 @@
 
 static char dir[] = "/tmp/lsc-t-pick.XXXXXX";
 
-/* An empty object `key` in replica directory `rep`, with mtime `t`. */
+/* An object `key` in replica directory `rep`, with mtime `t`: a few bytes
+ * (the catalog leaves out a generation's newest segment listed empty, as
+ * one still being written). */
 static void
 obj(const char *rep, const char *key, int64_t t)
 {
@@ -43,6 +45,7 @@ obj(const char *rep, const char *key, int64_t t)
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	T_CHECK(fd >= 0);
 	if (fd >= 0) {
+		T_EQ_INT((int)write(fd, "lz4", 3), 3);
 		T_EQ_INT(futimens(fd, ts), 0);
 		close(fd);
 	}
