@@ -406,11 +406,7 @@ ship_find_position(struct shipper *s, struct lsc_err *err)
 				snprintf(why, sizeof(why), "it starts at offset "
 				    "%" PRIu64 ", and our shadow WAL of that index "
 				    "holds %" PRId64 " bytes", best.offset, held);
-			log_db(LOG_WARN, s->r->path, "the replica's last segment of "
-			    "this generation is not ours\treplica=%s key=%s "
-			    "reason=\"%s\"", s->name, last->key, why);
-			rc = lsc_seterr(err, LSC_ECORRUPT, 0, "replica segment "
-			    "'%s' is not ours: %s", last->key, why);
+			rc = shippos_not_ours(s, last->key, why, err);
 			replica_list_free(&l);
 			return rc;
 		}

@@ -166,6 +166,10 @@ void	shippos_shipped(struct shipper *s, uint32_t index, uint64_t offset,
  * other encryption settings, or is encrypted and unrecorded; `shipped`:
  * the store holds objects of it. */
 int	shippos_check_gen(struct shipper *s, int shipped, struct lsc_err *err);
+/* The store's last segment `key` cannot be ours (`why`): warn once,
+ * naming it, and return LSC_ECORRUPT so that a new generation starts. */
+int	shippos_not_ours(struct shipper *s, const char *key, const char *why,
+	    struct lsc_err *err);
 /* The end of the store's last segment (index, offset, stored size), from
  * the local record, else by reading it decompressing at most `cap`
  * bytes. */

@@ -278,6 +278,17 @@ read_sink(void *ctx, const void *data, size_t len, struct lsc_err *err)
 	    lz4r_feed(rd->lz, data, len, err);
 }
 
+int
+shippos_not_ours(struct shipper *s, const char *key, const char *why,
+    struct lsc_err *err)
+{
+	log_db(LOG_WARN, s->r->path, "the replica's last segment of this "
+	    "generation is not ours\treplica=%s key=%s reason=\"%s\"", s->name,
+	    key, why);
+	return lsc_seterr(err, LSC_ECORRUPT, 0, "replica segment '%s' is not "
+	    "ours: %s", key, why);
+}
+
 static int
 read_end(struct shipper *s, const char *key, uint64_t cap, uint64_t *n,
     struct lsc_err *err)
@@ -297,13 +308,12 @@ read_end(struct shipper *s, const char *key, uint64_t cap, uint64_t *n,
 	else if (lz4r_over_cap(rd.lz)) {
 		/* We shipped it from our shadow WAL: it cannot hold more.  A
 		 * bomb, or a segment someone else wrote; read no further. */
+		char why[128];
+
+		snprintf(why, sizeof(why), "it inflates past the %" PRIu64
+		    " bytes our shadow WAL holds from its offset on", cap);
 		lsc_err_clear(err);
-		log_db(LOG_WARN, s->r->path, "the replica's last segment of this "
-		    "generation is not ours\treplica=%s key=%s reason=\"it "
-		    "inflates past the %" PRIu64 " bytes our shadow WAL holds "
-		    "from its offset on\"", s->name, key, cap);
-		rc = lsc_seterr(err, LSC_ECORRUPT, 0, "replica segment '%s' is not "
-		    "ours: it inflates past %" PRIu64 " bytes", key, cap);
+		rc = shippos_not_ours(s, key, why, err);
 	}
 	ager_free(rd.ar);
 	lz4r_free(rd.lz);

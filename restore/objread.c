@@ -13,8 +13,8 @@
 #define LZ4_MAX_RATIO	255
 #define LZ4_SLACK	(64 * 1024)	/* a tiny frame's headers and one block */
 
-uint64_t
-objread_inflate_cap(uint64_t listed)
+static uint64_t
+inflate_cap(uint64_t listed)
 {
 	if (listed > (UINT64_MAX - LZ4_SLACK) / LZ4_MAX_RATIO)
 		return UINT64_MAX;
@@ -22,10 +22,18 @@ objread_inflate_cap(uint64_t listed)
 }
 
 uint64_t
+objread_object_cap(uint64_t listed, char *why, size_t n)
+{
+	snprintf(why, n, "255 times its listed size of %llu bytes",
+	    (unsigned long long)listed);
+	return inflate_cap(listed);
+}
+
+uint64_t
 objread_segment_cap(const struct cat_obj *s, const struct cat_obj *end,
     char *why, size_t n)
 {
-	uint64_t cap = objread_inflate_cap(s->size);
+	uint64_t cap = inflate_cap(s->size);
 
 	for (const struct cat_obj *x = s + 1; x < end && x->index == s->index;
 	    x++) {
@@ -39,9 +47,7 @@ objread_segment_cap(const struct cat_obj *s, const struct cat_obj *end,
 			return x->offset - s->offset;
 		}
 	}
-	snprintf(why, n, "255 times its listed size of %llu bytes",
-	    (unsigned long long)s->size);
-	return cap;
+	return objread_object_cap(s->size, why, n);
 }
 
 void

@@ -36,9 +36,10 @@ void	objread_release(struct objread *o);
  * The most an object listed at `listed` bytes can decompress to: an LZ4
  * frame inflates at most 255-fold (a 1-byte token, a 2-byte offset and a
  * byte per 255 of match length), and age only adds bytes.  More is not
- * the object that was listed: a bomb, or a frame that lies.
+ * the object that was listed: a bomb, or a frame that lies.  The reason
+ * goes into `why` (n bytes), for the message.
  */
-uint64_t objread_inflate_cap(uint64_t listed);
+uint64_t objread_object_cap(uint64_t listed, char *why, size_t n);
 
 /*
  * The most WAL segment `s` may inflate to, with the reason in `why`: a

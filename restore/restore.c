@@ -198,9 +198,7 @@ apply_objects(struct replica *r, struct objread *o,
 
 	keys[0] = p->snap->key;
 	sizes[0] = p->snap->size;
-	caps[0] = objread_inflate_cap(p->snap->size);
-	snprintf(why, sizeof(why), "255 times its listed size of %llu bytes",
-	    (unsigned long long)p->snap->size);
+	caps[0] = objread_object_cap(p->snap->size, why, sizeof(why));
 	whys[0] = xstrdup(why);
 	for (size_t i = 0; i < p->nseg; i++) {
 		keys[i + 1] = p->segs[i]->key;

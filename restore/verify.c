@@ -21,10 +21,9 @@ verify_snapshot(struct replica *r, struct objread *rd, const char *gen,
 	apply_init(&a, -1, NULL, gen);
 	a.stop = stop;
 	apply_snapshot_begin(&a, snap->key);
-	snprintf(why, sizeof(why), "255 times its listed size of %llu bytes",
-	    (unsigned long long)snap->size);
-	if ((rc = objread_fetch(rd, r, snap->key, objread_inflate_cap(snap->size),
-	    why, apply_snapshot_feed, &a, err)) == LSC_OK)
+	if ((rc = objread_fetch(rd, r, snap->key,
+	    objread_object_cap(snap->size, why, sizeof(why)), why,
+	    apply_snapshot_feed, &a, err)) == LSC_OK)
 		rc = apply_snapshot_end(&a, err);
 	if (rc == LSC_OK) {
 		*page_size = a.page_size;
