@@ -177,6 +177,7 @@ prune_and_count(struct repl *r)
 {
 	uint32_t oldest = oldest_held(r), floor = r->pub.index;
 	uint64_t held = repl_bytes_from(r, oldest, 0);
+	uint64_t shipped = r->pub.size;	/* of pub.index, by every replica */
 	int known = 1;
 
 	for (size_t i = 0; i < r->nships; i++) {
@@ -194,9 +195,14 @@ prune_and_count(struct repl *r)
 			known = 0;
 		else if (s->acked_index < floor)
 			floor = s->acked_index;
+		if (!mine || s->acked_index < r->pub.index)
+			shipped = 0;
+		else if (s->acked_index == r->pub.index && s->acked_offset < shipped)
+			shipped = s->acked_offset;
 	}
 	if (known && floor > oldest)
 		shadow_prune(&r->sh, floor);
+	shadow_drop_cache(&r->sh, r->pub.index, shipped);
 }
 
 /* With mu held: copy the shadow's state for the shippers. */

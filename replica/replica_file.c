@@ -128,6 +128,10 @@ file_put_commit(struct replica_put *p, struct lsc_err *err)
 		file_put_abort(p);
 		return rc;
 	}
+	/* Durable now: its pages in the page cache are of no further use to
+	 * us, and keeping them would push the app's pages out (a replica is
+	 * write-once; a restore reads it in another process).  Advice only. */
+	(void)posix_fadvise(p->fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(p->fd);
 	p->fd = -1;
 	if (rename(p->tmp, p->path) != 0) {

@@ -173,6 +173,7 @@ start_index(struct shadow *sh, uint32_t index, const uint8_t hdr[WAL_HDR_LEN],
 	if (sh->fd >= 0)
 		close(sh->fd);
 	sh->fd = fd;
+	sh->dropped = 0;
 	sh->index = index;
 	sh->size = WAL_HDR_LEN;
 	sh->dirty = 1;
@@ -684,6 +685,7 @@ shadow_resume(struct shadow *sh, const char **reason, struct lsc_err *err)
 	if (sh->fd >= 0)
 		close(sh->fd);
 	sh->fd = open(path, O_RDWR | O_CLOEXEC);
+	sh->dropped = 0;
 	if (sh->fd < 0 || fstat(sh->fd, &st) != 0 ||
 	    pread_full(sh->fd, raw, WAL_HDR_LEN, 0) != WAL_HDR_LEN ||
 	    wal_hdr_parse(raw, &sh->dst, NULL) != LSC_OK) {
@@ -929,6 +931,19 @@ out:
 	if (rc == LSC_OK && res->reason == NULL && !defer_sync)
 		rc = shadow_sync(sh, err);
 	return rc;
+}
+
+void
+shadow_drop_cache(struct shadow *sh, uint32_t index, uint64_t upto)
+{
+	/* Only the current file is open; older indexes are few and pruned
+	 * soon.  posix_fadvise drops clean pages only (dirty ones get their
+	 * writeback started), so nothing is lost, and a later read (a resume,
+	 * a replica re-reading) comes from the disk. */
+	if (sh->fd < 0 || index != sh->index || upto <= sh->dropped)
+		return;
+	(void)posix_fadvise(sh->fd, 0, (off_t)upto, POSIX_FADV_DONTNEED);
+	sh->dropped = upto;
 }
 
 void

@@ -51,6 +51,7 @@ struct shadow {
 	int		 fd;		/* shadow file of `index`, or -1 */
 	uint64_t	 size;		/* bytes in it: header + committed frames */
 	int		 dirty;		/* appended since the last fsync */
+	uint64_t	 dropped;	/* shadow_drop_cache's last `upto` */
 	/* Where the current index stood at its last good fsync.  A failed
 	 * fsync may have lost what was written since (Linux marks the pages
 	 * clean and a later fsync can succeed), so the shadow goes back
@@ -133,6 +134,14 @@ char	*shadow_path(const struct shadow *sh, uint32_t index);
 char	*shadow_gen_path(const char *meta_dir, const char *gen, uint32_t index);
 /* Size of shadow file `index`: -1 if it does not exist. */
 int64_t	shadow_file_size(const struct shadow *sh, uint32_t index);
+/*
+ * Drop from the page cache the bytes [0, upto) of shadow file `index`,
+ * once every replica holds them: under a steady writer the shadow WAL is
+ * written once, read once and then only kept for a crash, so caching it
+ * only takes memory from the app (and on this VM, page cache that grows
+ * into fresh memory was half the daemon's CPU: bench/drain.sh).
+ */
+void	shadow_drop_cache(struct shadow *sh, uint32_t index, uint64_t upto);
 /* Delete shadow files of indexes below `index`. */
 void	shadow_prune(struct shadow *sh, uint32_t index);
 /* Number of frames in the current index (after its header). */
