@@ -36,13 +36,12 @@
 #include "common/log.h"
 #include "daemon/repl.h"
 
-/* Under the write lock, a checkpoint that finds the checkpoint lock held
- * (the app's own autocheckpoint) retries every CKPT_LOCK_POLL_US, at most
- * CKPT_LOCK_TRIES times (about 10 ms). */
+/* A checkpoint that finds the checkpoint lock held (the app's own
+ * autocheckpoint) retries every CKPT_LOCK_POLL_US (passive_polling): for
+ * at most LOCKED_WAIT_MS under our write lock, and PRELOCK_WAIT_MS in the
+ * lock-free rounds before it (repl_checkpoint). */
 #define CKPT_LOCK_POLL_US	200
-#define CKPT_LOCK_TRIES		50
-/* Before that lock, the rounds wait this long at most for the app's
- * autocheckpoint to let go of the checkpoint lock (repl_checkpoint). */
+#define LOCKED_WAIT_MS		10
 #define PRELOCK_WAIT_MS		250
 /*
  * At most one reset under the write lock this often: we take the lock
@@ -127,6 +126,29 @@ repl_handoff(struct repl *r, enum wal_conn from, enum wal_conn to,
 	return LSC_OK;
 }
 
+/*
+ * A PASSIVE checkpoint by connection `c`, tried again every
+ * CKPT_LOCK_POLL_US for up to `wait_ms` while the checkpoint lock is held
+ * (WAL_CKPT_LOCKED); with `wait_ms` 0, once.
+ */
+static int
+passive_polling(struct repl *r, enum wal_conn c, int64_t wait_ms, int *busy,
+    struct lsc_err *err)
+{
+	int64_t t0 = mono_ms();
+	int rc;
+
+	for (;;) {
+		struct timespec ts = { 0, CKPT_LOCK_POLL_US * 1000 };
+
+		rc = wal_db_checkpoint(r->db, c, WAL_CKPT_PASSIVE, busy, err);
+		if (rc != LSC_OK || *busy != WAL_CKPT_LOCKED ||
+		    mono_ms() - t0 >= wait_ms)
+			return rc;
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Step 4: the reset under a brief write lock.  Entered with A pinned. */
 static int
 locked_reset(struct repl *r, int *full, struct lsc_err *err)
@@ -159,14 +181,7 @@ locked_reset(struct repl *r, int *full, struct lsc_err *err)
 	 * lock, and under our write lock will finish the job): wait for it,
 	 * briefly.  Readers in the way (PARTIAL) are not worth waiting for.
 	 */
-	for (int i = 0; ; i++) {
-		struct timespec ts = { 0, CKPT_LOCK_POLL_US * 1000 };
-
-		rc = wal_db_checkpoint(db, WAL_CONN_B, WAL_CKPT_PASSIVE, &busy, err);
-		if (rc != LSC_OK || busy != WAL_CKPT_LOCKED || i == CKPT_LOCK_TRIES)
-			break;
-		nanosleep(&ts, NULL);
-	}
+	rc = passive_polling(r, WAL_CONN_B, LOCKED_WAIT_MS, &busy, err);
 	*full = rc == LSC_OK && !busy;
 	log_db(LOG_DEBUG, r->path, "reset under the write lock\tfull=%d "
 	    "held_ms=%lld", *full, (long long)(mono_ms() - locked_ms));
@@ -207,7 +222,6 @@ static int
 lockfree_round(struct repl *r, int64_t wait_ms, int *busy, int *full,
     uint64_t *caught, struct lsc_err *err)
 {
-	int64_t t0 = mono_ms();
 	uint64_t before, after;
 	int rc;
 
@@ -218,16 +232,7 @@ lockfree_round(struct repl *r, int64_t wait_ms, int *busy, int *full,
 	/* 2: the bulk, bounded by B's mark, holding no lock writers need;
 	 * for up to `wait_ms` while the app's autocheckpoint holds the
 	 * checkpoint lock (it is copying frames for us meanwhile). */
-	for (;;) {
-		struct timespec ts = { 0, CKPT_LOCK_POLL_US * 1000 };
-
-		rc = wal_db_checkpoint(r->db, WAL_CONN_A, WAL_CKPT_PASSIVE, busy,
-		    err);
-		if (rc != LSC_OK || *busy != WAL_CKPT_LOCKED ||
-		    mono_ms() - t0 >= wait_ms)
-			break;
-		nanosleep(&ts, NULL);
-	}
+	rc = passive_polling(r, WAL_CONN_A, wait_ms, busy, err);
 	/* 3: back to A, whatever happened. */
 	before = shadow_cycle_frames(&r->sh);
 	if (rc == LSC_OK)
@@ -251,8 +256,10 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 {
 	uint64_t caught, last = UINT64_MAX;
 	int64_t t0 = mono_ms();
-	int64_t wait_ms = mode == WAL_CKPT_RESTART ? PRELOCK_WAIT_MS : 0;
-	int busy = 0, full = 0, round, rc;
+	/* A reset under the write lock follows if the rounds fall short. */
+	int reset_next = mode == WAL_CKPT_RESTART;
+	int64_t budget_ms = reset_next ? PRELOCK_WAIT_MS : CATCHUP_MS;
+	int blocked, busy = 0, full = 0, round, rc;
 
 	/*
 	 * A writer that commits every few milliseconds (a web app) nearly
@@ -268,8 +275,7 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 	 * is short.  Bounded in rounds and time, since a writer that never
 	 * pauses never lets one be full.  With the rounds: 13 checkpoints,
 	 * 6 full, no locked reset, no error.
-	 */
-	/*
+	 *
 	 * Before a reset under the write lock (step 4), the rounds also wait
 	 * out the app's own autocheckpoint, which a writer that never pauses
 	 * runs after every commit once the WAL is long: it fsyncs the WAL's
@@ -284,23 +290,22 @@ repl_checkpoint(struct repl *r, enum wal_ckpt_mode mode, struct lsc_err *err)
 	 * 13 to 83 ms, once a second (README, known limits).
 	 */
 	for (round = 1; ; round++) {
-		if ((rc = lockfree_round(r, wait_ms, &busy, &full, &caught,
-		    err)) != LSC_OK)
+		if ((rc = lockfree_round(r, reset_next ? PRELOCK_WAIT_MS : 0,
+		    &busy, &full, &caught, err)) != LSC_OK)
 			return rc;
 		/* Before a reset, a reader short of B's mark (PARTIAL) is
 		 * most likely the never-pausing writer's own transaction in
 		 * flight: go on shrinking what the reset will copy. */
-		if (full || (busy && !(wait_ms > 0 && busy == WAL_CKPT_PARTIAL)) ||
-		    caught == UINT64_MAX ||
+		blocked = busy && !(busy == WAL_CKPT_PARTIAL && reset_next);
+		if (full || blocked || caught == UINT64_MAX ||
 		    (caught > CATCHUP_FEW && caught >= last) ||
-		    round == CATCHUP_ROUNDS ||
-		    mono_ms() - t0 >= (wait_ms > 0 ? PRELOCK_WAIT_MS : CATCHUP_MS))
+		    round == CATCHUP_ROUNDS || mono_ms() - t0 >= budget_ms)
 			break;
 		last = caught;
 	}
 	/* Nothing committed since the checkpoint covered everything: A's
 	 * read took mark 0, and the app's next write restarts the WAL. */
-	if (!full && mode == WAL_CKPT_RESTART) {
+	if (!full && reset_next) {
 		if ((rc = locked_reset(r, &full, err)) != LSC_OK)
 			return rc;
 		/* Readers in the way: each try would hold the lock for a

@@ -38,6 +38,19 @@ wait_for() {
 # Start a background process and remember it for cleanup; sets $BGPID.
 bg() { "$@" & BGPID=$!; LSC_PIDS="$LSC_PIDS $BGPID"; }
 
+# start_file_daemon: in $T, app.db with walwriter's table (one row),
+# replicated by the daemon to file://$T/rep with debug logs in d.log; the
+# [db] section gets the config lines read from stdin.  Returns once the
+# first snapshot is written; sets $D.
+start_file_daemon() {
+	"$WALWRITER" app.db --count 1 >/dev/null || fail "walwriter cannot create its table"
+	{ printf '[daemon]\nlog-level = debug\n[db "%s/app.db"]\nreplica = file://%s/rep\n' "$T" "$T"
+	  cat; } > c.ini
+	chmod 600 c.ini
+	bg "$LSC" replicate -c c.ini 2> d.log; D=$BGPID
+	wait_for 10 grep -q "snapshot written" d.log || fail "no snapshot: $(tail -n 3 d.log)"
+}
+
 # sql DB STATEMENTS: run statements with a busy timeout.
 sql() { _db=$1; shift; sqlite3 -cmd ".timeout 5000" "$_db" "$@"; }
 

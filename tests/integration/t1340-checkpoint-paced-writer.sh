@@ -11,21 +11,13 @@
 . "$(dirname "$0")/lib.sh"
 cd "$T"
 [ -x "$WALWRITER" ] || skip "$WALWRITER not built"
-"$WALWRITER" app.db --count 1 >/dev/null || fail "walwriter cannot create its table"
 # max-checkpoint-page-count 2500: about 3 s of this writer's frames, so a
 # WAL that never gets fully checkpointed meets it within the run.
-cat > c.ini <<EOC
-[daemon]
-log-level = debug
-[db "$T/app.db"]
-replica = file://$T/rep
+start_file_daemon <<EOC
 sync-interval = 1s
 min-checkpoint-page-count = 500
 max-checkpoint-page-count = 2500
 EOC
-chmod 600 c.ini
-bg "$LSC" replicate -c c.ini 2> d.log; D=$BGPID
-wait_for 10 grep -q "snapshot written" d.log || fail "no snapshot"
 "$WALWRITER" app.db --rate 400 --duration 8 --row-size 1500 >/dev/null || fail writer
 kill -TERM $D; wait $D || fail "daemon exit status $?"
 ckpts=$(grep -c 'msg=checkpoint ' d.log)

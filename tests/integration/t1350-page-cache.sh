@@ -11,21 +11,16 @@
 cd "$T"
 [ -x "$WALWRITER" ] || skip "$WALWRITER not built"
 command -v fincore >/dev/null || skip "fincore (util-linux) not installed"
-"$WALWRITER" app.db --count 1 >/dev/null || fail "walwriter cannot create its table"
-cat > c.ini <<EOC
-[db "$T/app.db"]
-replica = file://$T/rep
+start_file_daemon <<EOC
 sync-interval = 200ms
 EOC
-chmod 600 c.ini
-bg "$LSC" replicate -c c.ini 2> d.log; D=$BGPID
-wait_for 10 grep -q "snapshot written" d.log || fail "no snapshot"
 "$WALWRITER" app.db --duration 3 --row-size 1024 > w.out || fail writer
 # MiB of the files under $1 that are in the page cache, and their size.
 cached() { find "$1" -type f -exec fincore -bn -o RES {} + | awk '{ s += $1 } END { print int(s / 1048576) }'; }
 size() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print int(s / 1048576) }'; }
 # The last sync ships what the writer left; then the bytes are dropped.
-wait_for 15 sh -c "[ \$(find '$T/.app.db-litestream' -name '*.wal' -exec fincore -bn -o RES {} + | awk '{ s += \$1 } END { print int(s / 1048576) }') -le 1 ]" ||
+shadow_dropped() { [ "$(cached .app.db-litestream)" -le 1 ]; }
+wait_for 15 shadow_dropped ||
     fail "the shadow WAL stays cached: $(cached .app.db-litestream) of $(size .app.db-litestream) MiB"
 shadow=$(size .app.db-litestream)
 [ "$shadow" -ge 20 ] || fail "the writer made only $shadow MiB of shadow WAL: not a test"

@@ -10,18 +10,10 @@
 . "$(dirname "$0")/lib.sh"
 cd "$T"
 [ -x "$WALWRITER" ] || skip "$WALWRITER not built"
-"$WALWRITER" app.db --count 1 >/dev/null || fail "walwriter cannot create its table"
-cat > c.ini <<EOC
-[daemon]
-log-level = debug
-[db "$T/app.db"]
-replica = file://$T/rep
+start_file_daemon <<EOC
 sync-interval = 1s
 max-checkpoint-page-count = 2000
 EOC
-chmod 600 c.ini
-bg "$LSC" replicate -c c.ini 2> d.log; D=$BGPID
-wait_for 10 grep -q "snapshot written" d.log || fail "no snapshot"
 "$WALWRITER" app.db --duration 8 --row-size 1024 > w.out || fail writer
 kill -TERM $D; wait $D || fail "daemon exit status $?"
 resets=$(grep -c 'msg="reset under the write lock" full=1' d.log)
